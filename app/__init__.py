@@ -1,0 +1,1 @@
+"""Tone Lifeline: emergency-card and EMS field system for the Tone medical region."""

@@ -1,0 +1,46 @@
+"""Audit events, chained by SHA-256 so that a changed, removed or inserted row is detectable."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from app.core.models import created_at_field
+
+
+class AuditEventBase(SQLModel):
+    at: datetime = created_at_field()
+    actor_user_id: int | None = None
+    actor_username: str = Field(default="", max_length=64)
+    actor_role: str = Field(default="", max_length=16)
+    organisation: str = Field(default="", max_length=200)
+    device: str = Field(default="", max_length=100)
+    action: str = Field(max_length=40, index=True)  # e.g. person.view, auth.login_failed
+    person_id: int | None = Field(default=None, index=True)
+    household_id: int | None = Field(default=None, index=True)
+    fields: str = Field(default="", max_length=400)  # which sections were shown or changed
+    purpose: str = Field(default="", max_length=400)  # why: reason / purpose
+    incident: str = Field(default="", max_length=60)  # incident number for EMS views
+    emergency: bool = False  # access without consent, to protect life (APPI 27-1-2)
+    outcome: str = Field(default="ok", max_length=20)
+    ip: str = Field(default="", max_length=45)
+
+
+class AuditEvent(AuditEventBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True, index=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The single row holding the chain's tip; updating it first serialises appenders."""
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)
+
+
+class AuditEventPublic(AuditEventBase):
+    id: int
+    seq: int

@@ -1,0 +1,78 @@
+"""Users, their roles and their sessions (web cookies and API bearer tokens)."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlmodel import Field, SQLModel
+
+from app.core.models import created_at_field, enum_field, secret_field
+
+
+class Role(str, Enum):
+    admin = "admin"
+    staff = "staff"
+    doctor = "doctor"
+    paramedic = "paramedic"
+    resident = "resident"
+
+
+# Roles that must use two-factor sign-in once it is enforced (DESIGN.md §6).
+SECOND_FACTOR_ROLES = frozenset({Role.admin, Role.staff, Role.doctor})
+
+
+class UserBase(SQLModel):
+    username: str = Field(min_length=3, max_length=64, unique=True, index=True)
+    display_name: str = Field(default="", max_length=100)
+    role: Role = enum_field(Role, Role.staff)
+    # Organisation the user acts for: the city department, hospital or fire department.
+    organisation: str = Field(default="", max_length=200)
+    institution_id: int | None = Field(default=None, foreign_key="institution.id")
+    # A doctor's own entry in the directory: decides who their patients are.
+    practitioner_id: int | None = Field(default=None, foreign_key="practitioner.id")
+    # A resident account belongs to exactly one household.
+    household_id: int | None = Field(default=None, foreign_key="household.id")
+
+
+class User(UserBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=200)
+    is_active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    # TOTP second factor: the secret is stored encrypted; enforced per role (issue 9).
+    totp_secret: str | None = secret_field()
+    totp_confirmed_at: datetime | None = None
+    created_at: datetime = created_at_field()
+    password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class UserCreate(UserBase):
+    password: str = Field(min_length=12, max_length=256)
+
+
+class UserPublic(UserBase):
+    id: int
+    is_active: bool
+    created_at: datetime
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in session; the cookie or bearer token is random and only its hash is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(default="web", max_length=8)
+    created_at: datetime = created_at_field()
+    expires_at: datetime
+    last_seen_at: datetime | None = None
+    revoked_at: datetime | None = None
+    user_agent: str = Field(default="", max_length=300)
+
+
+class Token(SQLModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

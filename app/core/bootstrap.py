@@ -1,0 +1,17 @@
+"""What every start does before serving: schema migrations and reference data."""
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.core import db
+
+
+def prepare_database(engine: Engine | None = None) -> None:
+    """Migrate to the latest schema and seed the region's institutions (both idempotent)."""
+    from app.directory import service as directory
+
+    engine = engine or db.get_engine()
+    db.upgrade(engine)
+    with Session(engine) as session:
+        directory.seed_region(session=session)

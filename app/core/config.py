@@ -1,0 +1,84 @@
+"""The one settings object, read from ``LIFELINE_*`` environment variables."""
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIFELINE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    # Empty means the embedded SQLite file under data_dir.
+    database_url: str = ""
+    # Public origin used in printed QR codes and letters, e.g. https://lifeline.city.kazo.example
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Secret used to sign CSRF cookies. Generated into the data directory when not given.
+    secret_key: str = ""
+    # Cookies get the Secure flag; on by default outside development.
+    secure_cookies: bool | None = None
+    session_hours: int = 12
+    api_token_hours: int = 12
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    default_language: Literal["ja", "en"] = "ja"
+    timezone: str = "Asia/Tokyo"
+    # Upload limit for imports (bytes).
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> "Settings":
+        if self.environment == "production":
+            if self.secret_key and len(self.secret_key) < 32:
+                raise ValueError("LIFELINE_SECRET_KEY must be at least 32 characters in production")
+            if self.secret_key in {"change-me", "secret", "development"}:
+                raise ValueError("LIFELINE_SECRET_KEY is a default value; set a real secret")
+            if self.public_url.startswith("http://"):
+                raise ValueError("LIFELINE_PUBLIC_URL must be https:// in production")
+        return self
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the common "postgresql://" spelling and use psycopg 3.
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{self.resolved_data_dir / 'lifeline.sqlite3'}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.environment == "production"
+
+    def signing_secret(self) -> str:
+        """The CSRF signing secret: configured, or generated once into the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.resolved_data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

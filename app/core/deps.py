@@ -1,0 +1,73 @@
+"""Typed dependency aliases shared by every router."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.auth.models import Role, User
+from app.auth import service as auth
+from app.core.config import Settings, get_settings
+from app.core.db import get_engine, get_session
+from app.core.errors import DomainError
+
+SESSION_COOKIE = "lifeline_session"
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def get_current_user(request: Request, session: SessionDep) -> User:
+    """The signed-in user, from a bearer token (API) or the session cookie (web UI)."""
+    token, kind = bearer_token(request), "api"
+    if token is None:
+        token, kind = request.cookies.get(SESSION_COOKIE), "web"
+    user = auth.user_for_token(session=session, token=token, kind=kind) if token else None
+    if user is None:
+        raise NotAuthenticated("ログインしてください")
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role):
+    """A dependency admitting only users with one of ``roles``."""
+    allowed = frozenset(roles)
+
+    def _check(user: CurrentUser) -> User:
+        if Role(user.role) not in allowed:
+            from app.core.errors import Forbidden
+
+            raise Forbidden("この操作を行う権限がありません")
+        return user
+
+    _check.allowed_roles = allowed  # read by the authorization-matrix test
+    return _check
+
+
+StaffUser = Annotated[User, Depends(require_roles(Role.staff, Role.admin))]
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
+
+
+async def _form_data(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (files are read by the routes that take them)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+FormData = Annotated[dict[str, str], Depends(_form_data)]

@@ -1,0 +1,44 @@
+"""Domain errors. Services raise these; routers and the error handlers map them to HTTP.
+
+``message`` is a Japanese message id translated at render time, so every error a user
+sees is in their language.
+"""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+    def translated(self) -> str:
+        from app.core.i18n import gettext
+
+        return gettext(self.message, **self.params)
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Invalid(DomainError):
+    status_code = 422
+
+    def __init__(self, message: str, field: str | None = None, **params):
+        super().__init__(message, **params)
+        self.field = field
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class AuthFailed(DomainError):
+    status_code = 401

@@ -1,0 +1,1 @@
+"""Reference data: the region's institutions and practitioners."""

@@ -1,0 +1,1 @@
+"""Change history: who changed what, when, with old and new values."""

@@ -1,0 +1,1 @@
+"""Households registered for the emergency kit."""

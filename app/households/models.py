@@ -1,0 +1,73 @@
+"""A household: an address, a phone, its 民生委員 and the kit delivered to it."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from app.core.clock import utcnow
+from app.core.models import created_at_field, reject_control
+from app.core.text import digits, normalise_number
+
+
+class HouseholdBase(SQLModel):
+    # Key of the household in the city's registry extract; makes re-imports idempotent.
+    external_ref: str | None = Field(default=None, max_length=40, unique=True, index=True)
+    postal_code: str = Field(default="", max_length=8)
+    prefecture: str = Field(default="埼玉県", max_length=10)
+    municipality: str = Field(default="加須市", max_length=40)
+    address_line: str = Field(min_length=1, max_length=200)
+    building: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=20)
+    welfare_commissioner: str = Field(default="", max_length=100)
+    welfare_commissioner_phone: str = Field(default="", max_length=20)
+    kit_delivered_on: date | None = None
+    notes: str = Field(default="", max_length=2000)
+
+    _no_control = field_validator(
+        "external_ref", "prefecture", "municipality", "address_line", "building", "welfare_commissioner", "notes", mode="before"
+    )(reject_control)
+
+    @field_validator("postal_code", mode="before")
+    @classmethod
+    def _postal(cls, v: str | None) -> str:
+        d = digits(v or "")
+        if d and len(d) != 7:
+            raise ValueError("郵便番号は7桁で入力してください")
+        return f"{d[:3]}-{d[3:]}" if d else ""
+
+    @field_validator("phone", "welfare_commissioner_phone", mode="before")
+    @classmethod
+    def _phone(cls, v: str | None) -> str:
+        v = normalise_number(v or "")
+        if v and not 9 <= len(digits(v)) <= 13:
+            raise ValueError("電話番号の桁数が正しくありません")
+        return v
+
+
+class Household(HouseholdBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    phone_key: str = Field(default="", max_length=20, index=True)
+    kit_printed_at: datetime | None = None
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class HouseholdCreate(HouseholdBase):
+    pass
+
+
+class HouseholdUpdate(HouseholdBase):
+    """A full replacement of the editable fields; ``version`` is the one the editor saw."""
+
+    version: int
+
+
+class HouseholdPublic(HouseholdBase):
+    id: int
+    version: int
+    kit_printed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,39 @@
+"""JSON API for households (city staff)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.audit.deps import record_access
+from app.auth import service as auth
+from app.auth.models import Role
+from app.core.deps import EngineDep, SessionDep, StaffUser, require_roles
+from app.households import service as households
+from app.households.models import Household, HouseholdCreate, HouseholdPublic, HouseholdUpdate
+
+router = APIRouter(prefix="/api/v1/households", tags=["households"], dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+
+
+@router.get("", response_model=list[HouseholdPublic])
+def list_households(session: SessionDep, pending_kit: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[Household]:
+    """Households by address; ``pending_kit=true``: elderly-only ones without a delivered kit."""
+    return households.list_households(session=session, pending_kit=pending_kit, limit=limit, offset=offset)
+
+
+@router.post("", response_model=HouseholdPublic, status_code=201)
+def create(data: HouseholdCreate, session: SessionDep, user: StaffUser) -> Household:
+    """Register a household."""
+    return households.create(session=session, actor=auth.actor_of(user), data=data)
+
+
+@router.get("/{household_id}", response_model=HouseholdPublic)
+def read(household_id: int, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser) -> Household:
+    """One household."""
+    household = households.get(session=session, household_id=household_id)
+    record_access(engine=engine, request=request, user=user, action="household.view", household_id=household.id, purpose="registry")
+    return household
+
+
+@router.put("/{household_id}", response_model=HouseholdPublic)
+def update(household_id: int, data: HouseholdUpdate, session: SessionDep, user: StaffUser) -> Household:
+    """Replace a household's details; 409 when ``version`` is stale."""
+    return households.update(session=session, actor=auth.actor_of(user), household_id=household_id, data=data)

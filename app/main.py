@@ -1,0 +1,121 @@
+"""The FastAPI application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core import i18n
+from app.core.config import get_settings
+from app.core.deps import NotAuthenticated
+from app.core.errors import DomainError
+from app.core.forms import message_for
+from app.core.templating import render
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/fhir/", "/.well-known/")) or "application/json" in request.headers.get("accept", "")
+
+
+async def _csrf_failed(scope, send, message_id):
+    body = i18n.gettext("送信を受け付けられませんでした（セキュリティ確認の期限切れ）。ページを再読み込みしてから、もう一度お試しください。")
+    await send({"type": "http.response.start", "status": 403, "headers": [[b"content-type", b"text/plain; charset=utf-8"]]})
+    await send({"type": "http.response.body", "body": body.encode("utf-8")})
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def _not_authenticated(request: Request, exc: NotAuthenticated):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.translated()}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.translated()}, status_code=exc.status_code)
+        return render(request, "error.html", status_code=exc.status_code, message=exc.translated())
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e["loc"]), "msg": message_for(e), "type": e["type"]} for e in exc.errors()]
+        if _wants_json(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        return render(request, "error.html", status_code=422, message="; ".join(e["msg"] for e in errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        message = i18n.gettext("ページが見つかりません") if exc.status_code == 404 else str(exc.detail)
+        return render(request, "error.html", status_code=exc.status_code, message=message)
+
+
+def _install_middleware(app: FastAPI) -> None:
+    settings = get_settings()
+
+    @app.middleware("http")
+    async def language_and_headers(request: Request, call_next):
+        lang = i18n.pick_language(request.cookies.get("lang"), request.query_params.get("lang"), settings.default_language)
+        token = i18n.current_language.set(lang)
+        try:
+            response = await call_next(request)
+        finally:
+            i18n.current_language.reset(token)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        if request.url.path.startswith(("/staff", "/admin", "/api/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    # Outermost: CSRF on every unsafe request that carries cookies (double-submit, signed).
+    app.add_middleware(
+        asgi_csrf,
+        signing_secret=settings.signing_secret(),
+        cookie_secure=settings.cookies_secure,
+        cookie_samesite="Strict",
+        always_protect={"/login"},
+        send_csrf_failed=_csrf_failed,
+    )
+
+
+def create_app(*, run_migrations: bool = True) -> FastAPI:
+    """Build the application; migrations run on start unless the caller already did."""
+    from app.auth import router as auth_router
+    from app.core import health
+    from app.directory import views as directory_views
+    from app.households import router as households_router
+    from app.households import views as household_views
+    from app.persons import router as persons_router
+    from app.persons import views as person_views
+
+    if run_migrations:
+        from app.core import bootstrap
+
+        bootstrap.prepare_database()
+    app = FastAPI(
+        title="Tone Lifeline",
+        description="利根保健医療圏 救急医療情報システム — registry, cards, EMS and regional network API",
+        version="0.1.0",
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (health, auth_router, households_router, persons_router, household_views, person_views, directory_views):
+        app.include_router(module.router)
+    _install_handlers(app)
+    _install_middleware(app)
+    return app

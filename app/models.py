@@ -1,0 +1,7 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+from app.audit.models import AuditEvent, AuditHead  # noqa: F401
+from app.auth.models import AuthSession, User  # noqa: F401
+from app.directory.models import Institution, Practitioner  # noqa: F401
+from app.history.models import Change  # noqa: F401
+from app.households.models import Household  # noqa: F401
+from app.persons.models import ClinicalEntry, Consent, EmergencyContact, Person  # noqa: F401

@@ -1,0 +1,1 @@
+"""Persons (card holders) and their emergency dataset (DESIGN.md §3)."""

@@ -1,0 +1,173 @@
+"""The clinical entries, emergency contacts and consents of a person, each change kept in history."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.core.clock import today_jst, utcnow
+from app.core.errors import Invalid, NotFound
+from app.core.models import Actor
+from app.history import service as history
+from app.persons.models import (
+    CATEGORIES,
+    ClinicalEntry,
+    ClinicalEntryCreate,
+    ClinicalKind,
+    ClinicalStatus,
+    Consent,
+    ConsentBase,
+    EmergencyContact,
+    EmergencyContactCreate,
+    Person,
+)
+
+
+def _person(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("登録者が見つかりません")
+    return person
+
+
+def list_entries(*, session: Session, person_id: int, active_only: bool = True) -> list[ClinicalEntry]:
+    """Clinical entries of a person grouped by kind, newest first within a kind."""
+    stmt = select(ClinicalEntry).where(ClinicalEntry.person_id == person_id)
+    if active_only:
+        stmt = stmt.where(ClinicalEntry.status == ClinicalStatus.active)
+    return list(session.exec(stmt.order_by(ClinicalEntry.kind, ClinicalEntry.id)))
+
+
+def add_entry(*, session: Session, actor: Actor, person_id: int, data: ClinicalEntryCreate, commit: bool = True) -> ClinicalEntry:
+    """Add an allergy, medication or condition with its source and confirmation date."""
+    person = _person(session, person_id)
+    kind = ClinicalKind(data.kind)
+    category = data.category or CATEGORIES[kind][0]
+    if category not in CATEGORIES[kind]:
+        raise Invalid("分類が正しくありません", field="category")
+    if kind != ClinicalKind.medication and (data.is_anticoagulant or data.is_insulin):
+        raise Invalid("抗凝固薬・インスリンの印は薬にだけ付けられます", field="is_anticoagulant")
+    entry = ClinicalEntry(
+        **data.model_dump(exclude={"category"}), category=category, person_id=person.id,
+        source=actor.source, source_detail=actor.name, last_confirmed_on=today_jst(),
+    )
+    session.add(entry)
+    session.flush()
+    history.record(
+        session=session, actor=actor, entity="clinical", entity_id=entry.id, action="create",
+        changes=[(kind.value, None, entry.text)], person_id=person.id, household_id=person.household_id,
+    )
+    if commit:
+        session.commit()
+        session.refresh(entry)
+    return entry
+
+
+def end_entry(*, session: Session, actor: Actor, entry_id: int, status: ClinicalStatus) -> ClinicalEntry:
+    """Mark an entry ended (no longer taken / resolved) or entered in error; it is never deleted."""
+    entry = session.get(ClinicalEntry, entry_id)
+    if entry is None:
+        raise NotFound("項目が見つかりません")
+    if status == ClinicalStatus.active:
+        raise Invalid("状態が正しくありません", field="status")
+    person = _person(session, entry.person_id)
+    history.record(
+        session=session, actor=actor, entity="clinical", entity_id=entry.id, action="update",
+        changes=[(f"{entry.kind}.status", entry.status, status.value)], person_id=person.id, household_id=person.household_id,
+    )
+    entry.status = status
+    entry.updated_at = utcnow()
+    session.add(entry)
+    session.commit()
+    return entry
+
+
+def list_contacts(*, session: Session, person_id: int) -> list[EmergencyContact]:
+    """Emergency contacts in the order they should be called."""
+    stmt = select(EmergencyContact).where(EmergencyContact.person_id == person_id)
+    return list(session.exec(stmt.order_by(EmergencyContact.position, EmergencyContact.id)))
+
+
+def add_contact(*, session: Session, actor: Actor, person_id: int, data: EmergencyContactCreate, commit: bool = True) -> EmergencyContact:
+    """Add an emergency contact after the existing ones."""
+    person = _person(session, person_id)
+    position = session.exec(select(func.count()).where(EmergencyContact.person_id == person_id)).one()
+    contact = EmergencyContact(**data.model_dump(), person_id=person_id, position=position)
+    session.add(contact)
+    session.flush()
+    history.record(
+        session=session, actor=actor, entity="contact", entity_id=contact.id, action="create",
+        changes=[("contact", None, f"{contact.name} ({contact.relation}) {contact.phone}")],
+        person_id=person_id, household_id=person.household_id,
+    )
+    if commit:
+        session.commit()
+        session.refresh(contact)
+    return contact
+
+
+def remove_contact(*, session: Session, actor: Actor, contact_id: int) -> int:
+    """Remove an emergency contact (the history keeps what it was); returns the person's id."""
+    contact = session.get(EmergencyContact, contact_id)
+    if contact is None:
+        raise NotFound("連絡先が見つかりません")
+    person = _person(session, contact.person_id)
+    history.record(
+        session=session, actor=actor, entity="contact", entity_id=contact.id, action="remove",
+        changes=[("contact", f"{contact.name} ({contact.relation}) {contact.phone}", None)],
+        person_id=person.id, household_id=person.household_id,
+    )
+    session.delete(contact)
+    session.commit()
+    return person.id
+
+
+def list_consents(*, session: Session, person_id: int) -> list[Consent]:
+    """Consents of a person, newest first."""
+    return list(session.exec(select(Consent).where(Consent.person_id == person_id).order_by(Consent.id.desc())))
+
+
+def current_consent(*, session: Session, person_id: int) -> Consent | None:
+    """The consent in force, if any."""
+    return next((c for c in list_consents(session=session, person_id=person_id) if c.withdrawn_on is None), None)
+
+
+def record_consent(*, session: Session, actor: Actor, person_id: int, data: ConsentBase, commit: bool = True) -> Consent:
+    """Record consent to emergency sharing (at registration or again after a withdrawal)."""
+    person = _person(session, person_id)
+    if current_consent(session=session, person_id=person_id):
+        raise Invalid("同意は既に記録されています")
+    if data.consented_on > today_jst():
+        raise Invalid("同意日に未来の日付は指定できません", field="consented_on")
+    consent = Consent(**data.model_dump(), person_id=person_id, recorded_by=actor.name)
+    session.add(consent)
+    session.flush()
+    history.record(
+        session=session, actor=actor, entity="consent", entity_id=consent.id, action="create",
+        changes=[("consent", None, f"{data.consented_on.isoformat()} {data.method}")],
+        person_id=person_id, household_id=person.household_id,
+    )
+    if commit:
+        session.commit()
+        session.refresh(consent)
+    return consent
+
+
+def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: str, on: date | None = None) -> Consent:
+    """Withdraw the consent in force. (The card issue revokes the person's card on this event.)"""
+    person = _person(session, person_id)
+    consent = current_consent(session=session, person_id=person_id)
+    if consent is None:
+        raise Invalid("撤回できる同意がありません")
+    consent.withdrawn_on = on or today_jst()
+    consent.withdrawn_by = actor.name
+    consent.withdrawal_reason = reason[:400]
+    history.record(
+        session=session, actor=actor, entity="consent", entity_id=consent.id, action="update",
+        changes=[("consent.withdrawn_on", None, consent.withdrawn_on.isoformat())],
+        person_id=person_id, household_id=person.household_id,
+    )
+    session.add(consent)
+    session.commit()
+    return consent

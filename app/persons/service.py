@@ -1,0 +1,103 @@
+"""Persons: register, read, update with history, search."""
+from __future__ import annotations
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from app.core.clock import today_jst, utcnow
+from app.core.errors import Conflict, NotFound
+from app.core.models import Actor
+from app.core.text import digits, is_kana, kana_key, name_key
+from app.core.wareki import WarekiError, parse_date
+from app.history import service as history
+from app.households.models import Household
+from app.persons.models import Person, PersonCreate, PersonUpdate
+
+_FIELDS = tuple(PersonCreate.model_fields)
+SEARCH_LIMIT = 50
+
+
+def _refresh_keys(person: Person) -> None:
+    person.name_key = name_key(person.family_name + person.given_name)
+    person.kana_key = kana_key(person.family_name_kana + person.given_name_kana)
+    person.phone_key = digits(person.phone)
+
+
+def get(*, session: Session, person_id: int) -> Person:
+    """The person, or NotFound."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("登録者が見つかりません")
+    return person
+
+
+def create(*, session: Session, actor: Actor, household_id: int, data: PersonCreate, commit: bool = True) -> Person:
+    """Register a member of a household."""
+    if session.get(Household, household_id) is None:
+        raise NotFound("世帯が見つかりません")
+    person = Person(**data.model_dump(), household_id=household_id)
+    _refresh_keys(person)
+    if person.last_confirmed_on is None:
+        person.last_confirmed_on = today_jst()
+        person.last_confirmed_source = actor.source
+    person.last_confirmed_by = actor.name
+    session.add(person)
+    session.flush()
+    history.record(session=session, actor=actor, entity="person", entity_id=person.id, action="create", person_id=person.id, household_id=household_id)
+    if commit:
+        session.commit()
+        session.refresh(person)
+    return person
+
+
+def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate) -> Person:
+    """Change a person; refuses when someone else saved since ``data.version``."""
+    person = get(session=session, person_id=person_id)
+    if person.version != data.version:
+        raise Conflict("この方の情報は他の利用者が先に更新しました。最新の内容を確認してから、もう一度保存してください")
+    before = person.model_dump()
+    for key, value in data.model_dump(exclude_unset=True, exclude={"version"}).items():
+        setattr(person, key, value)
+    _refresh_keys(person)
+    diff = history.diff(before, person.model_dump(), _FIELDS)
+    if diff:
+        person.version += 1
+        person.updated_at = utcnow()
+        person.last_confirmed_on = today_jst()
+        person.last_confirmed_source = actor.source
+        person.last_confirmed_by = actor.name
+        history.record(
+            session=session, actor=actor, entity="person", entity_id=person.id, action="update",
+            changes=diff, person_id=person.id, household_id=person.household_id,
+        )
+    session.add(person)
+    session.commit()
+    session.refresh(person)
+    return person
+
+
+def search(*, session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[tuple[Person, Household]]:
+    """Find persons by kana, kanji, phone, address or birth date (和暦 accepted)."""
+    q = (query or "").strip()[:100]
+    if not q:
+        return []
+    conditions = []
+    try:
+        conditions.append(Person.birth_date == parse_date(q))
+    except WarekiError:
+        pass
+    number = digits(q)
+    if len(number) >= 4 and len(number) >= len(q.replace("-", "").replace(" ", "")) - 1:
+        conditions += [Person.phone_key.contains(number), Household.phone_key.contains(number)]
+    if is_kana(q):
+        conditions.append(Person.kana_key.contains(kana_key(q)))
+    key = name_key(q)
+    conditions += [Person.name_key.contains(key), Household.address_line.contains(q), Person.external_ref == q]
+    stmt = (
+        select(Person, Household)
+        .join(Household, Household.id == Person.household_id)
+        .where(or_(*conditions))
+        .order_by(Person.kana_key, Person.id)
+        .limit(limit)
+    )
+    return list(session.exec(stmt))
