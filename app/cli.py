@@ -95,7 +95,7 @@ def users_add(
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     except DomainError as exc:
         _fail(str(exc))
-    typer.echo(f"created {user.role} user {user.username} (id {user.id})")
+    typer.echo(f"created {user.role.value} user {user.username} (id {user.id})")
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from asgi_csrf import asgi_csrf
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -94,8 +94,8 @@ def _install_middleware(app: FastAPI) -> None:
     )
 
 
-def create_app(*, run_migrations: bool = True) -> FastAPI:
-    """Build the application; migrations run on start unless the caller already did."""
+def routers() -> list[APIRouter]:
+    """Every router of the service, in inclusion order (also walked by the authorization test)."""
     from app.auth import router as auth_router
     from app.core import health
     from app.directory import views as directory_views
@@ -104,6 +104,12 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
     from app.persons import router as persons_router
     from app.persons import views as person_views
 
+    modules = (health, auth_router, households_router, persons_router, household_views, person_views, directory_views)
+    return [module.router for module in modules]
+
+
+def create_app(*, run_migrations: bool = True) -> FastAPI:
+    """Build the application; migrations run on start unless the caller already did."""
     if run_migrations:
         from app.core import bootstrap
 
@@ -114,8 +120,8 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         version="0.1.0",
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth_router, households_router, persons_router, household_views, person_views, directory_views):
-        app.include_router(module.router)
+    for router in routers():
+        app.include_router(router)
     _install_handlers(app)
     _install_middleware(app)
     return app

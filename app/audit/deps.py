@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.audit import service as audit
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.core.deps import CurrentUser, EngineDep, SessionDep
 from app.core.errors import DomainError, Forbidden
 from app.persons import access
@@ -28,7 +28,7 @@ def record_access(*, engine, request: Request, user: User, action: str, person: 
     try:
         audit.append(
             engine=engine, action=action, actor_user_id=user.id, actor_username=user.username,
-            actor_role=user.role, organisation=user.organisation,
+            actor_role=Role(user.role).value, organisation=user.organisation,
             device=request.headers.get("user-agent", "")[:100],
             person_id=person.id if person else None,
             household_id=person.household_id if person else household_id,

@@ -38,7 +38,7 @@ def _audit_sign_in(engine, request: Request, *, username: str, user: User | None
         action="auth.login" if ok else "auth.login_failed",
         actor_user_id=user.id if user else None,
         actor_username=username[:64],
-        actor_role=user.role if user else "",
+        actor_role=Role(user.role).value if user else "",
         organisation=user.organisation if user else "",
         purpose=channel,
         outcome="ok" if ok else "refused",

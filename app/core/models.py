@@ -33,7 +33,7 @@ def created_at_field() -> datetime:
     return Field(default_factory=utcnow, nullable=False)
 
 
-def enum_field(enum: type[Enum], default=None, *, length: int = 20, nullable: bool = False, **kw):
+def enum_field(enum: type[Enum], default=..., *, length: int = 20, nullable: bool = False, **kw):
     """A str-Enum stored by value in a plain VARCHAR (no database enum type to migrate)."""
     column_type = SAEnum(enum, native_enum=False, create_constraint=False, length=length,
                          values_callable=lambda members: [m.value for m in members], validate_strings=True)

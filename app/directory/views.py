@@ -7,21 +7,18 @@ from fastapi.responses import RedirectResponse
 from app.auth.models import Role
 from app.core.deps import FormData, SessionDep, require_roles
 from app.core.forms import parse_form
+from app.core.labels import label
 from app.core.templating import render
 from app.directory import service as directory
 from app.directory.models import InstitutionCreate, InstitutionKind, PractitionerCreate
 
 router = APIRouter(prefix="/staff/directory", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))])
 
-KIND_LABELS = {"hospital": "病院", "clinic": "診療所", "imaging": "画像診断", "laboratory": "検査", "pharmacy": "薬局",
-               "fire_department": "消防", "other": "その他"}
-
-
 def _page(request: Request, session, *, errors=None, values=None, editing=None, status_code=200):
     return render(
         request, "staff/directory.html", status_code=status_code, section="directory",
         institutions=directory.list_institutions(session=session), practitioners=directory.list_practitioners(session=session),
-        kinds=[(k.value, KIND_LABELS[k.value]) for k in InstitutionKind], kind_labels=KIND_LABELS,
+        kinds=[(k.value, label("institution_kind", k)) for k in InstitutionKind],
         errors=errors or {}, values=values or {}, editing=editing,
         open_form=editing[0] if editing else next((key.split(".")[0] for key in errors or {}), None),
     )

@@ -1,0 +1,44 @@
+"""``lifeline users add`` in a real subprocess against its own data directory."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.core.security import verify_password
+
+
+def run(args, data_dir, stdin=""):
+    env = {**os.environ, "LIFELINE_DATA_DIR": str(data_dir), "LIFELINE_DATABASE_URL": "", "LIFELINE_ENVIRONMENT": "development"}
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cli_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+def test_users_add_reads_password_from_stdin(cli_dir):
+    r = run(["users", "add", "--role", "staff", "--username", "kazo-clerk", "--password-stdin"], cli_dir, "a long passphrase 2026\n")
+    assert r.returncode == 0, r.stderr
+    assert "created staff user kazo-clerk" in r.stdout
+    import sqlite3
+
+    row = sqlite3.connect(cli_dir / "lifeline.sqlite3").execute("select password_hash, role from user where username='kazo-clerk'").fetchone()
+    assert row[1] == "staff" and row[0].startswith("$argon2id$")
+    assert verify_password("a long passphrase 2026", row[0])
+
+
+def test_users_add_refuses_bad_input(cli_dir):
+    assert run(["users", "add", "--role", "king", "--username", "x-user", "--password-stdin"], cli_dir, "a long passphrase 2026\n").returncode == 1
+    short = run(["users", "add", "--role", "staff", "--username", "shorty", "--password-stdin"], cli_dir, "short\n")
+    assert short.returncode == 1 and "password" in short.stderr
+    dup = run(["users", "add", "--role", "staff", "--username", "kazo-clerk", "--password-stdin"], cli_dir, "a long passphrase 2026\n")
+    assert dup.returncode == 1
+    assert run(["users", "add", "--role", "staff", "--username", "nostdin"], cli_dir).returncode == 1
+
+
+def test_every_command_has_help(cli_dir):
+    for args in (["--help"], ["serve", "--help"], ["demo", "--help"], ["db", "upgrade", "--help"], ["users", "add", "--help"]):
+        r = run(args, cli_dir)
+        assert r.returncode == 0 and "Usage" in r.stdout, args

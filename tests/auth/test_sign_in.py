@@ -1,0 +1,122 @@
+"""Sign-in: CSRF, wrong passwords, lock-out, sessions, bearer tokens."""
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.auth.models import AuthSession
+from app.core.clock import utcnow
+from tests.factories import TEST_PASSWORD
+
+
+def _form_token(client: TestClient) -> str:
+    page = client.get("/login")
+    return re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+
+
+def test_sign_in_page_is_japanese_and_has_csrf(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert "ログイン" in page.text and 'name="csrftoken"' in page.text
+
+
+def test_sign_in_without_csrf_token_is_refused(client, personas):
+    client.get("/login")
+    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD}, follow_redirects=False)
+    assert r.status_code == 403
+    assert "再読み込み" in r.text
+
+
+def test_staff_signs_in_and_gets_a_hardened_cookie(client, personas):
+    token = _form_token(client)
+    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/"
+    cookie = r.headers["set-cookie"]
+    assert "lifeline_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert client.get("/staff/").status_code == 200
+
+
+def test_next_parameter_cannot_redirect_off_site(client, personas):
+    token = _form_token(client)
+    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token, "next": "//evil.example/"}, follow_redirects=False)
+    assert r.headers["location"] == "/staff/"
+
+
+def test_wrong_password_then_lockout(client, personas, db):
+    token = _form_token(client)
+    for _ in range(5):
+        r = client.post("/login", data={"username": personas.staff.username, "password": "wrong password!", "csrftoken": token})
+        assert r.status_code == 401
+    assert "ユーザー名またはパスワードが違います" in r.text or "ロック" in r.text
+    # Even the right password is refused while locked.
+    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token})
+    assert r.status_code == 401 and "ロック" in r.text
+    db.refresh(personas.staff)
+    assert personas.staff.locked_until is not None
+    failures = db.exec(select(AuditEvent).where(AuditEvent.action == "auth.login_failed", AuditEvent.actor_username == personas.staff.username)).all()
+    assert len(failures) == 6
+
+
+def test_unknown_user_gets_the_same_message(client):
+    token = _form_token(client)
+    r = client.post("/login", data={"username": "nobody", "password": "whatever it is", "csrftoken": token})
+    assert r.status_code == 401 and "ユーザー名またはパスワードが違います" in r.text
+
+
+def test_sign_out_revokes_the_session(login, personas):
+    c = login(personas.staff)
+    assert c.get("/staff/").status_code == 200
+    c.post("/logout", follow_redirects=False)
+    r = c.get("/staff/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_sign_in_replaces_an_existing_session(client, personas, db):
+    """A session cookie planted before sign-in is never promoted (session fixation)."""
+    token = _form_token(client)
+    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token},
+                    cookies={"lifeline_session": "planted-token"}, follow_redirects=False)
+    issued = re.search(r"lifeline_session=([^;]+)", r.headers["set-cookie"]).group(1)
+    assert issued != "planted-token" and len(issued) >= 40
+
+
+def test_api_token_flow(client, personas):
+    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] > 0
+    api = TestClient(client.app, headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = api.get("/api/v1/me").json()
+    assert me["username"] == personas.staff.username and "password_hash" not in me
+    assert api.get("/api/v1/households").status_code == 200
+    # A web cookie token is not accepted as a bearer token and vice versa.
+    assert TestClient(client.app, cookies={"lifeline_session": body["access_token"]}).get("/api/v1/me").status_code == 401
+
+
+def test_api_token_wrong_password(client, personas):
+    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": "nope nope nope"})
+    assert r.status_code == 401 and r.json()["detail"] == "ユーザー名またはパスワードが違います"
+
+
+def test_expired_and_disabled(client, personas, db):
+    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD})
+    bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    record = db.exec(select(AuthSession).where(AuthSession.user_id == personas.staff.id)).first()
+    record.expires_at = utcnow() - timedelta(seconds=1)
+    db.add(record)
+    db.commit()
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    personas.admin.is_active = False
+    db.add(personas.admin)
+    db.commit()
+    r = client.post("/api/v1/auth/token", data={"username": personas.admin.username, "password": TEST_PASSWORD})
+    assert r.status_code == 401
+
+
+def test_english_is_available(client):
+    client.get("/lang/en", follow_redirects=False)
+    page = client.get("/login")
+    assert '<html lang="en">' in page.text

@@ -1,0 +1,141 @@
+"""Every route × every persona against a declared table of what is allowed.
+
+A route missing from ``RULES`` fails the test, so new routes must declare their rule here.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+PUBLIC = "public"  # no sign-in needed
+SIGNED_IN = {"admin", "staff", "doctor", "other_doctor", "paramedic", "resident", "outsider"}
+STAFF = {"admin", "staff"}
+# Read a person's dataset: staff; the person's own doctor; a resident of the person's household.
+PERSON_READERS = {"admin", "staff", "doctor", "resident"}
+
+RULES: dict[tuple[str, str], object] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/lang/{code}"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("GET", "/"): SIGNED_IN,
+    ("GET", "/account"): SIGNED_IN,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    # households API
+    ("GET", "/api/v1/households"): STAFF,
+    ("POST", "/api/v1/households"): STAFF,
+    ("GET", "/api/v1/households/{household_id}"): STAFF,
+    ("PUT", "/api/v1/households/{household_id}"): STAFF,
+    # persons API
+    ("GET", "/api/v1/persons"): STAFF,
+    ("POST", "/api/v1/households/{household_id}/persons"): STAFF,
+    ("GET", "/api/v1/persons/{person_id}"): PERSON_READERS,
+    ("PUT", "/api/v1/persons/{person_id}"): STAFF,
+    ("GET", "/api/v1/persons/{person_id}/history"): PERSON_READERS,
+    ("POST", "/api/v1/persons/{person_id}/entries"): STAFF,
+    ("POST", "/api/v1/persons/{person_id}/contacts"): STAFF,
+}
+# The whole staff web UI is for city staff and admins only.
+STAFF_UI_PREFIXES = ("/staff",)
+
+PERSONAS = ["anonymous", "admin", "staff", "doctor", "other_doctor", "paramedic", "resident", "outsider"]
+
+
+def rule_for(method: str, path: str):
+    if (method, path) in RULES:
+        return RULES[(method, path)]
+    if path.startswith(STAFF_UI_PREFIXES):
+        return STAFF
+    raise AssertionError(f"{method} {path} has no declared access rule in tests/test_authorization.py")
+
+
+def all_routes(app) -> list[tuple[str, str]]:
+    """The app's own routes (docs) plus every route of every router it includes."""
+    from app.main import routers
+
+    routes = [r for r in app.routes if isinstance(r, Route)] + [r for router in routers() for r in router.routes]
+    out = sorted({(m, r.path) for r in routes for m in (r.methods or ()) if m != "HEAD"})
+    assert len(out) > 30, "route discovery found too few routes"
+    return out
+
+
+def test_every_route_has_a_rule(app):
+    for method, path in all_routes(app):
+        rule_for(method, path)
+
+
+@pytest.fixture
+def world(make, personas, db):
+    from app.persons import dataset
+    from app.persons.models import EmergencyContactCreate
+    from tests.factories import FACTORY_ACTOR
+
+    contact = dataset.add_contact(session=db, actor=FACTORY_ACTOR, person_id=personas.patient.id,
+                                  data=EmergencyContactCreate(name="見本 花江", relation="長女", phone="090-0000-0001"))
+    entry = make.entry(personas.patient, kind="allergy", text="ペニシリン")
+    practitioner = make.practitioner()
+    return {
+        "person_id": personas.patient.id, "household_id": personas.household.id, "entry_id": entry.id,
+        "contact_id": contact.id, "institution_id": practitioner.institution_id, "practitioner_id": practitioner.id,
+        "code": "en", "job_id": 999999,
+    }
+
+
+def _client_for(persona: str, personas, login, app) -> TestClient:
+    if persona == "anonymous":
+        c = TestClient(app, base_url="http://testserver")
+        c.get("/login")
+        c.headers["x-csrftoken"] = c.cookies.get("csrftoken", "")
+        return c
+    return login(getattr(personas, persona))
+
+
+def _denied(persona: str, response) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    return persona == "anonymous" and response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_authorization_matrix(persona, app, personas, login, world):
+    problems = []
+    for method, path in all_routes(app):
+        rule = rule_for(method, path)
+        url = re.sub(r"\{(\w+)\}", lambda m: str(world[m.group(1)]), path)
+        client = _client_for(persona, personas, login, app)
+        response = client.request(method, url, follow_redirects=False)
+        assert response.status_code < 500, f"{persona} {method} {url} → {response.status_code}"
+        if rule == PUBLIC:
+            continue  # reachable by anyone; only "no server error" is asserted above
+        allowed = persona in rule
+        if allowed and _denied(persona, response):
+            problems.append(f"{persona} should reach {method} {url} but got {response.status_code}")
+        if not allowed and not _denied(persona, response):
+            problems.append(f"{persona} must not reach {method} {url} but got {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_relationship_rules_apply_to_other_persons(personas, login):
+    """A doctor sees only their patients; a resident only their household."""
+    other = f"/api/v1/persons/{personas.other_person.id}"
+    assert login(personas.doctor).get(other).status_code == 403
+    assert login(personas.resident).get(other).status_code == 403
+    assert login(personas.other_doctor).get(other).status_code == 200
+    assert login(personas.outsider).get(other).status_code == 200
+
+
+def test_paramedic_and_resident_cannot_list_households(personas, login):
+    for who in (personas.paramedic, personas.resident):
+        c = login(who)
+        assert c.get("/api/v1/households").status_code == 403
+        assert c.get("/staff/kits/pending").status_code == 403
+        assert c.get("/api/v1/persons", params={"q": "ミホン"}).status_code == 403
