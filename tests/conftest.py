@@ -71,13 +71,19 @@ def app(connection):
 
     def _session():
         with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
-            yield session
-            # In production the audit log is written on its own connection and survives whatever the
-            # request's session does. Here both share the test connection, so a read-only savepoint
-            # the request left open must be released, not rolled back, or it would take the audit
-            # rows written inside it along. Services commit or roll back their own writes explicitly.
-            if session.in_transaction():
-                session.commit()
+            try:
+                yield session
+            finally:
+                # In production the audit log is written on its own connection and survives whatever
+                # the request's session does, even when the route then refuses (403) or fails. Here
+                # both share the test connection, so the savepoint the request left open is released
+                # rather than rolled back, or the audit rows written inside it would vanish with it.
+                # Services commit or roll back their own writes explicitly before raising.
+                if session.in_transaction():
+                    try:
+                        session.commit()
+                    except Exception:
+                        session.rollback()
 
     application.dependency_overrides[get_session] = _session
     # Audit appends open their own session on "the engine"; here that is the test connection,

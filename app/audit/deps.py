@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from app.audit import service as audit
 from app.auth.models import Role, User
-from app.core.deps import CurrentUser, EngineDep, SessionDep
+from app.core.deps import IdPath, CurrentUser, EngineDep, SessionDep
 from app.core.errors import DomainError, Forbidden
 from app.persons import access
 from app.persons import service as persons
@@ -42,7 +42,7 @@ def record_access(*, engine, request: Request, user: User, action: str, person: 
 def audited_person(action: str, fields: str):
     """Dependency factory: the person of ``person_id`` if the user may read it; access audited."""
 
-    def dependency(person_id: int, request: Request, user: CurrentUser, session: SessionDep, engine: EngineDep) -> Person:
+    def dependency(person_id: IdPath, request: Request, user: CurrentUser, session: SessionDep, engine: EngineDep) -> Person:
         person = persons.get(session=session, person_id=person_id)
         if not access.can_read(user, person):
             record_access(engine=engine, request=request, user=user, action=action, person=person, fields=fields, outcome="refused")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.auth.models import Role, User
+from app.auth.models import Role, User, UserPublic
 from app.auth import service as auth
 from app.core.config import Settings, get_settings
 from app.core.db import get_engine, get_session
@@ -38,7 +38,8 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     user = auth.user_for_token(session=session, token=token, kind=kind) if token else None
     if user is None:
         raise NotAuthenticated("ログインしてください")
-    request.state.user = user
+    # A detached snapshot for templates and error pages, valid whatever happens to the session.
+    request.state.user = UserPublic.model_validate(user)
     return user
 
 
@@ -71,3 +72,6 @@ async def _form_data(request: Request) -> dict[str, str]:
 
 
 FormData = Annotated[dict[str, str], Depends(_form_data)]
+
+# Database ids in paths: a 64-bit overflow or a negative id is a clean 422, not a driver error.
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -16,6 +16,8 @@ LABELS: dict[str, dict[str, str]] = {
                          "fire_department": "消防", "other": "その他"},
     "category": {"drug": "薬剤", "food": "食物", "other": "その他", "regular": "定期", "as_needed": "頓用",
                  "current": "現在の病気", "past": "既往歴", "surgery": "手術", "device": "植込み機器"},
+    "dnar": {"unknown": "未確認", "none": "なし", "exists": "あり"},
+    "blood": {"unknown": "不明"},
     "consent_method": {"written": "書面", "proxy": "代理人の書面", "verbal": "口頭"},
     "field": {
         "family_name": "氏", "given_name": "名", "family_name_kana": "フリガナ（氏）", "given_name_kana": "フリガナ（名）",
@@ -39,3 +41,20 @@ def label(vocabulary: str, value) -> str:
     key = value.value if isinstance(value, Enum) else value
     text = LABELS[vocabulary].get(key)
     return gettext(text) if text else str(key or "")
+
+
+# Which vocabulary a history row's value belongs to, by field name.
+_FIELD_VOCABULARY = {"sex": "sex", "status": "status", "dnar_status": "dnar", "last_confirmed_source": "source",
+                     "blood_abo": "blood", "blood_rh": "blood"}
+
+
+def history_value(field: str, value: str | None, doctors: dict[str, str]) -> str:
+    """A history value as a person reads it: labels for codes, names for doctors."""
+    if value is None:
+        return ""
+    if field.endswith("_doctor_id"):
+        return doctors.get(value, value)
+    vocabulary = _FIELD_VOCABULARY.get(field)
+    if vocabulary and value in LABELS[vocabulary]:
+        return gettext(LABELS[vocabulary][value])
+    return value

@@ -45,3 +45,8 @@ def is_kana(text: str) -> bool:
     """True when ``text`` is katakana/hiragana (spaces and the long-vowel mark allowed)."""
     key = kana_key(text)
     return bool(key) and all("ァ" <= c <= "ヺ" or c in "ー・=＝" for c in key)
+
+
+def strip_control(text: str) -> str:
+    """``text`` without control characters (for search input, where refusing helps nobody)."""
+    return _CONTROL_RE.sub("", text)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth.models import Role
-from app.core.deps import FormData, SessionDep, require_roles
+from app.core.deps import IdPath, FormData, SessionDep, require_roles
 from app.core.forms import parse_form
 from app.core.labels import label
 from app.core.templating import render
@@ -39,13 +39,13 @@ def create_institution(request: Request, session: SessionDep, form: FormData):
 
 
 @router.get("/institutions/{institution_id}")
-def edit_institution(institution_id: int, request: Request, session: SessionDep):
+def edit_institution(institution_id: IdPath, request: Request, session: SessionDep):
     institution = directory.get_institution(session=session, institution_id=institution_id)
     return _page(request, session, values={"inst": institution.model_dump()}, editing=("inst", institution.id))
 
 
 @router.post("/institutions/{institution_id}")
-def update_institution(institution_id: int, request: Request, session: SessionDep, form: FormData):
+def update_institution(institution_id: IdPath, request: Request, session: SessionDep, form: FormData):
     directory.get_institution(session=session, institution_id=institution_id)
     data, errors = parse_form(InstitutionCreate, {**form, "active": form.get("active", "false")})
     if errors:
@@ -65,13 +65,13 @@ def create_practitioner(request: Request, session: SessionDep, form: FormData):
 
 
 @router.get("/practitioners/{practitioner_id}")
-def edit_practitioner(practitioner_id: int, request: Request, session: SessionDep):
+def edit_practitioner(practitioner_id: IdPath, request: Request, session: SessionDep):
     practitioner = directory.get_practitioner(session=session, practitioner_id=practitioner_id)
     return _page(request, session, values={"pr": practitioner.model_dump()}, editing=("pr", practitioner.id))
 
 
 @router.post("/practitioners/{practitioner_id}")
-def update_practitioner(practitioner_id: int, request: Request, session: SessionDep, form: FormData):
+def update_practitioner(practitioner_id: IdPath, request: Request, session: SessionDep, form: FormData):
     directory.get_practitioner(session=session, practitioner_id=practitioner_id)
     data, errors = parse_form(PractitionerCreate, {**form, "active": form.get("active", "false")})
     if errors:

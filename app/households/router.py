@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.audit.deps import record_access
 from app.auth import service as auth
 from app.auth.models import Role
-from app.core.deps import EngineDep, SessionDep, StaffUser, require_roles
+from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser, require_roles
 from app.households import service as households
 from app.households.models import Household, HouseholdCreate, HouseholdPublic, HouseholdUpdate
 
@@ -26,7 +26,7 @@ def create(data: HouseholdCreate, session: SessionDep, user: StaffUser) -> House
 
 
 @router.get("/{household_id}", response_model=HouseholdPublic)
-def read(household_id: int, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser) -> Household:
+def read(household_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser) -> Household:
     """One household."""
     household = households.get(session=session, household_id=household_id)
     record_access(engine=engine, request=request, user=user, action="household.view", household_id=household.id, purpose="registry")
@@ -34,6 +34,6 @@ def read(household_id: int, request: Request, session: SessionDep, engine: Engin
 
 
 @router.put("/{household_id}", response_model=HouseholdPublic)
-def update(household_id: int, data: HouseholdUpdate, session: SessionDep, user: StaffUser) -> Household:
+def update(household_id: IdPath, data: HouseholdUpdate, session: SessionDep, user: StaffUser) -> Household:
     """Replace a household's details; 409 when ``version`` is stale."""
     return households.update(session=session, actor=auth.actor_of(user), household_id=household_id, data=data)

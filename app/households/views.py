@@ -8,7 +8,7 @@ from app.audit.deps import record_access
 from app.auth import service as auth
 from app.auth.models import Role
 from app.core.clock import today_jst
-from app.core.deps import EngineDep, FormData, SessionDep, StaffUser, require_roles
+from app.core.deps import IdPath, EngineDep, FormData, SessionDep, StaffUser, require_roles
 from app.core.errors import Conflict
 from app.core.forms import parse_form, wareki_message
 from app.core.templating import is_htmx, render
@@ -52,7 +52,7 @@ def create_household(request: Request, session: SessionDep, user: StaffUser, for
 
 
 @router.get("/households/{household_id}")
-def show_household(household_id: int, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser):
+def show_household(household_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser):
     household = households.get(session=session, household_id=household_id)
     record_access(engine=engine, request=request, user=user, action="household.view", household_id=household.id, fields="members", purpose="registry")
     members = households.members(session=session, household_id=household_id)
@@ -61,7 +61,7 @@ def show_household(household_id: int, request: Request, session: SessionDep, eng
 
 
 @router.get("/households/{household_id}/edit")
-def edit_household(household_id: int, request: Request, session: SessionDep):
+def edit_household(household_id: IdPath, request: Request, session: SessionDep):
     household = households.get(session=session, household_id=household_id)
     values = household.model_dump()
     values["kit_delivered_on"] = household.kit_delivered_on.isoformat() if household.kit_delivered_on else ""
@@ -69,7 +69,7 @@ def edit_household(household_id: int, request: Request, session: SessionDep):
 
 
 @router.post("/households/{household_id}/edit")
-def update_household(household_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def update_household(household_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     household = households.get(session=session, household_id=household_id)
     data, errors = parse_form(HouseholdUpdate, form)
     if not errors:
@@ -85,7 +85,7 @@ def update_household(household_id: int, request: Request, session: SessionDep, u
 
 
 @router.post("/households/{household_id}/kit-delivered")
-def kit_delivered(household_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def kit_delivered(household_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     try:
         on = parse_date(form.get("delivered_on") or today_jst().isoformat())
     except WarekiError as exc:

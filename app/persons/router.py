@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 
 from app.audit.deps import PersonHistoryView, PersonView, record_access
 from app.auth import service as auth
-from app.core.deps import EngineDep, SessionDep, StaffUser
+from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser
 from app.history import service as history
 from app.persons import dataset
 from app.persons import service as persons
@@ -31,7 +31,7 @@ def search(q: str, request: Request, session: SessionDep, engine: EngineDep, use
 
 
 @router.post("/households/{household_id}/persons", response_model=PersonPublic, status_code=201)
-def create(household_id: int, data: PersonCreate, session: SessionDep, user: StaffUser) -> Person:
+def create(household_id: IdPath, data: PersonCreate, session: SessionDep, user: StaffUser) -> Person:
     """Register a member of a household."""
     return persons.create(session=session, actor=auth.actor_of(user), household_id=household_id, data=data)
 
@@ -48,7 +48,7 @@ def read(person: PersonView, session: SessionDep) -> PersonDetail:
 
 
 @router.put("/persons/{person_id}", response_model=PersonPublic)
-def update(person_id: int, data: PersonUpdate, session: SessionDep, user: StaffUser) -> Person:
+def update(person_id: IdPath, data: PersonUpdate, session: SessionDep, user: StaffUser) -> Person:
     """Replace a person's details; 409 when ``version`` is stale."""
     return persons.update(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
 
@@ -60,12 +60,12 @@ def read_history(person: PersonHistoryView, session: SessionDep) -> PersonHistor
 
 
 @router.post("/persons/{person_id}/entries", response_model=ClinicalEntryPublic, status_code=201)
-def add_entry(person_id: int, data: ClinicalEntryCreate, session: SessionDep, user: StaffUser) -> ClinicalEntry:
+def add_entry(person_id: IdPath, data: ClinicalEntryCreate, session: SessionDep, user: StaffUser) -> ClinicalEntry:
     """Add an allergy, medication or condition."""
     return dataset.add_entry(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
 
 
 @router.post("/persons/{person_id}/contacts", response_model=EmergencyContactPublic, status_code=201)
-def add_contact(person_id: int, data: EmergencyContactCreate, session: SessionDep, user: StaffUser) -> EmergencyContact:
+def add_contact(person_id: IdPath, data: EmergencyContactCreate, session: SessionDep, user: StaffUser) -> EmergencyContact:
     """Add an emergency contact."""
     return dataset.add_contact(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)

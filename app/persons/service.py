@@ -1,15 +1,18 @@
 """Persons: register, read, update with history, search."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 from app.core.models import Actor
-from app.core.text import digits, is_kana, kana_key, name_key
+from app.core.text import digits, is_kana, kana_key, name_key, normalise_number, strip_control
 from app.core.wareki import WarekiError, parse_date
 from app.history import service as history
+from app.directory.models import Practitioner
 from app.households.models import Household
 from app.persons.models import Person, PersonCreate, PersonUpdate
 
@@ -21,6 +24,13 @@ def _refresh_keys(person: Person) -> None:
     person.name_key = name_key(person.family_name + person.given_name)
     person.kana_key = kana_key(person.family_name_kana + person.given_name_kana)
     person.phone_key = digits(person.phone)
+
+
+def _check_doctors(session: Session, data: PersonCreate) -> None:
+    for field in ("family_doctor_id", "second_doctor_id"):
+        pid = getattr(data, field)
+        if pid is not None and session.get(Practitioner, pid) is None:
+            raise Invalid("医師が見つかりません", field=field)
 
 
 def get(*, session: Session, person_id: int) -> Person:
@@ -35,6 +45,7 @@ def create(*, session: Session, actor: Actor, household_id: int, data: PersonCre
     """Register a member of a household."""
     if session.get(Household, household_id) is None:
         raise NotFound("世帯が見つかりません")
+    _check_doctors(session, data)
     person = Person(**data.model_dump(), household_id=household_id)
     _refresh_keys(person)
     if person.last_confirmed_on is None:
@@ -55,6 +66,7 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
     person = get(session=session, person_id=person_id)
     if person.version != data.version:
         raise Conflict("この方の情報は他の利用者が先に更新しました。最新の内容を確認してから、もう一度保存してください")
+    _check_doctors(session, data)
     before = person.model_dump()
     for key, value in data.model_dump(exclude_unset=True, exclude={"version"}).items():
         setattr(person, key, value)
@@ -78,7 +90,7 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
 
 def search(*, session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[tuple[Person, Household]]:
     """Find persons by kana, kanji, phone, address or birth date (和暦 accepted)."""
-    q = (query or "").strip()[:100]
+    q = strip_control(query or "").strip()[:100]
     if not q:
         return []
     conditions = []
@@ -87,7 +99,7 @@ def search(*, session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[t
     except WarekiError:
         pass
     number = digits(q)
-    if len(number) >= 4 and len(number) >= len(q.replace("-", "").replace(" ", "")) - 1:
+    if len(number) >= 4 and re.fullmatch(r"[\d\-\s()]+", normalise_number(q)):
         conditions += [Person.phone_key.contains(number), Household.phone_key.contains(number)]
     if is_kana(q):
         conditions.append(Person.kana_key.contains(kana_key(q)))

@@ -8,10 +8,11 @@ from app.audit.deps import PersonHistoryView, PersonView
 from app.auth import service as auth
 from app.auth.models import Role
 from app.core.clock import today_jst
-from app.core.deps import FormData, SessionDep, StaffUser, require_roles
-from app.core.errors import Conflict, DomainError
+from app.core.deps import IdPath, FormData, SessionDep, StaffUser, require_roles
+from app.core.errors import Conflict, DomainError, Invalid
 from app.core.forms import parse_form
 from app.core.i18n import gettext as _
+from app.core.labels import history_value
 from app.core.templating import render
 from app.core.wareki import age_on
 from app.directory import service as directory
@@ -44,14 +45,14 @@ def _doctor_options(session) -> list[tuple[str, str]]:
 
 
 @router.get("/households/{household_id}/persons/new")
-def new_person(household_id: int, request: Request, session: SessionDep):
+def new_person(household_id: IdPath, request: Request, session: SessionDep):
     household = households.get(session=session, household_id=household_id)
     values = {"consented_on": today_jst().isoformat(), "consent_method": "written"}
     return _form_page(request, session, household=household, values=values)
 
 
 @router.post("/households/{household_id}/persons")
-def create_person(household_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def create_person(household_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     household = households.get(session=session, household_id=household_id)
     data, errors = parse_form(PersonCreate, form)
     consent, consent_errors = parse_form(ConsentBase, {"consented_on": form.get("consented_on", ""), "method": form.get("consent_method", "written"), "proxy_name": form.get("proxy_name", "")})
@@ -103,7 +104,7 @@ def edit_person(person: PersonView, request: Request, session: SessionDep):
 
 
 @router.post("/persons/{person_id}/edit")
-def update_person(person_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def update_person(person_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     person = persons.get(session=session, person_id=person_id)
     household = households.get(session=session, household_id=person.household_id)
     data, errors = parse_form(PersonUpdate, form)
@@ -116,6 +117,9 @@ def update_person(person_id: int, request: Request, session: SessionDep, user: S
             latest = persons.get(session=session, person_id=person_id)
             return _form_page(request, session, household=household, person=latest, values=form,
                               errors={"__all__": exc.translated()}, status_code=409, latest=latest)
+        except Invalid as exc:
+            session.rollback()
+            errors = {exc.field or "__all__": exc.translated()}
     return _form_page(request, session, household=household, person=person, values=form, errors=errors, status_code=422)
 
 
@@ -130,7 +134,7 @@ def _rerender_with_errors(request: Request, session, person_id: int, errors: dic
 
 
 @router.post("/persons/{person_id}/entries")
-def add_entry(person_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def add_entry(person_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     data, errors = parse_form(ClinicalEntryCreate, {**form, "is_anticoagulant": form.get("is_anticoagulant", "false"), "is_insulin": form.get("is_insulin", "false")})
     kind = form.get("kind", "")
     if not errors:
@@ -144,7 +148,7 @@ def add_entry(person_id: int, request: Request, session: SessionDep, user: Staff
 
 
 @router.post("/entries/{entry_id}/status")
-def end_entry(entry_id: int, session: SessionDep, user: StaffUser, form: FormData):
+def end_entry(entry_id: IdPath, session: SessionDep, user: StaffUser, form: FormData):
     try:
         status = ClinicalStatus(form.get("status", ""))
     except ValueError:
@@ -154,7 +158,7 @@ def end_entry(entry_id: int, session: SessionDep, user: StaffUser, form: FormDat
 
 
 @router.post("/persons/{person_id}/contacts")
-def add_contact(person_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def add_contact(person_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     data, errors = parse_form(EmergencyContactCreate, form)
     if errors:
         return _rerender_with_errors(request, session, person_id, {f"contact.{k}": v for k, v in errors.items()})
@@ -163,13 +167,13 @@ def add_contact(person_id: int, request: Request, session: SessionDep, user: Sta
 
 
 @router.post("/contacts/{contact_id}/remove")
-def remove_contact(contact_id: int, session: SessionDep, user: StaffUser):
+def remove_contact(contact_id: IdPath, session: SessionDep, user: StaffUser):
     person_id = dataset.remove_contact(session=session, actor=auth.actor_of(user), contact_id=contact_id)
     return _back(person_id, "contacts")
 
 
 @router.post("/persons/{person_id}/consent")
-def record_consent(person_id: int, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def record_consent(person_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     data, errors = parse_form(ConsentBase, form)
     if not errors:
         try:
@@ -182,7 +186,7 @@ def record_consent(person_id: int, request: Request, session: SessionDep, user: 
 
 
 @router.post("/persons/{person_id}/consent/withdraw")
-def withdraw_consent(person_id: int, session: SessionDep, user: StaffUser, form: FormData):
+def withdraw_consent(person_id: IdPath, session: SessionDep, user: StaffUser, form: FormData):
     dataset.withdraw_consent(session=session, actor=auth.actor_of(user), person_id=person_id, reason=form.get("reason", "").strip())
     return _back(person_id, "consent")
 
@@ -190,4 +194,5 @@ def withdraw_consent(person_id: int, session: SessionDep, user: StaffUser, form:
 @router.get("/persons/{person_id}/history")
 def person_history(person: PersonHistoryView, request: Request, session: SessionDep):
     changes = history.list_for_person(session=session, person_id=person.id, household_id=person.household_id)
-    return render(request, "staff/person_history.html", person=person, changes=changes)
+    doctors = {str(p.id): p.full_name for p, _ in directory.list_practitioners(session=session)}
+    return render(request, "staff/person_history.html", person=person, changes=changes, doctors=doctors, history_value=history_value)
