@@ -73,9 +73,10 @@ def login(
     token, record = auth.start_session(session=session, user=user, kind="web", user_agent=request.headers.get("user-agent", ""))
     response = RedirectResponse(_safe_next(next) or HOME_BY_ROLE.get(Role(user.role), "/account"), status_code=303)
     settings = get_settings()
+    # Secure whenever the browser reached us over TLS (uvicorn trusts the proxy's forwarded scheme).
     response.set_cookie(
         SESSION_COOKIE, token, max_age=settings.session_hours * 3600, httponly=True,
-        secure=settings.cookies_secure, samesite="lax", path="/",
+        secure=settings.cookies_secure or request.url.scheme == "https", samesite="lax", path="/",
     )
     return response
 

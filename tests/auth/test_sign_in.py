@@ -76,8 +76,8 @@ def test_sign_out_revokes_the_session(login, personas):
 def test_sign_in_replaces_an_existing_session(client, personas, db):
     """A session cookie planted before sign-in is never promoted (session fixation)."""
     token = _form_token(client)
-    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token},
-                    cookies={"lifeline_session": "planted-token"}, follow_redirects=False)
+    client.cookies.set("lifeline_session", "planted-token")
+    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
     issued = re.search(r"lifeline_session=([^;]+)", r.headers["set-cookie"]).group(1)
     assert issued != "planted-token" and len(issued) >= 40
 
@@ -120,3 +120,10 @@ def test_english_is_available(client):
     client.get("/lang/en", follow_redirects=False)
     page = client.get("/login")
     assert '<html lang="en">' in page.text
+
+
+def test_cookie_is_secure_behind_tls(app, personas):
+    c = TestClient(app, base_url="https://lifeline.example")
+    token = _form_token(c)
+    r = c.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
+    assert "Secure" in r.headers["set-cookie"]
