@@ -19,7 +19,7 @@ from sqlmodel import Session  # noqa: E402
 
 from app.core import bootstrap  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
-from app.core.db import get_engine, get_session, make_engine  # noqa: E402
+from app.core.db import enable_sqlite_savepoints, get_engine, get_session, make_engine  # noqa: E402
 from tests.factories import Factories  # noqa: E402
 
 IS_POSTGRES = get_settings().sqlalchemy_url.startswith("postgresql")
@@ -42,6 +42,8 @@ def engine():
     engine = make_engine(get_settings())
     if IS_POSTGRES:
         reset_postgres(engine)
+    else:
+        enable_sqlite_savepoints(engine)
     bootstrap.prepare_database(engine)
     yield engine
     engine.dispose()

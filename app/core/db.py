@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,21 +33,31 @@ def make_engine(settings: Settings) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
-            # Let SQLAlchemy, not pysqlite, decide where transactions begin: pysqlite's own
-            # handling breaks SAVEPOINTs (SQLAlchemy docs, "Serializable isolation / Savepoints").
-            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN")
-
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def enable_sqlite_savepoints(engine: Engine) -> None:
+    """Let SQLAlchemy own SQLite transactions so SAVEPOINTs work (used by the test harness).
+
+    Production keeps pysqlite's default, where a transaction begins at its first write: a
+    request that has only read never holds a WAL snapshot, so it can still write after the
+    audit writer (another connection) has committed, instead of failing with SQLITE_BUSY.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
 
 
 @lru_cache
@@ -57,6 +68,20 @@ def get_engine() -> Engine:
 def get_session() -> Iterator[Session]:
     with Session(get_engine()) as session:
         yield session
+
+
+@contextmanager
+def conflict_on_stale(session: Session, message: str) -> Iterator[None]:
+    """Turn a concurrent update (the row's version moved on) into a domain Conflict."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.core.errors import Conflict
+
+    try:
+        yield
+    except StaleDataError:
+        session.rollback()
+        raise Conflict(message) from None
 
 
 def alembic_config(engine: Engine | None = None):

@@ -52,3 +52,12 @@ class Actor:
 
     def __init__(self, *, user_id: int | None, name: str, source: Source, role: str = ""):
         self.user_id, self.name, self.source, self.role = user_id, name, source, role
+
+
+def optimistic_lock(cls) -> dict:
+    """Mapper args making every UPDATE check the version it read (``WHERE version = :seen``).
+
+    Services bump ``version`` themselves; a concurrent writer makes the UPDATE match no row,
+    SQLAlchemy raises StaleDataError and the service reports a conflict. Nothing is lost.
+    """
+    return {"version_id_col": cls.__table__.c.version, "version_id_generator": False}

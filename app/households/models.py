@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import field_validator
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import created_at_field, reject_control
+from app.core.models import optimistic_lock, created_at_field, reject_control
 from app.core.text import digits, normalise_number
 
 
@@ -53,6 +54,10 @@ class Household(HouseholdBase, table=True):
     version: int = Field(default=1, nullable=False)
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow)
+
+    @declared_attr
+    def __mapper_args__(cls):
+        return optimistic_lock(cls)
 
 
 class HouseholdCreate(HouseholdBase):

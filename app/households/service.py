@@ -7,6 +7,7 @@ from sqlalchemy import exists, func
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow, years_before
+from app.core.db import conflict_on_stale
 from app.core.errors import Conflict, NotFound
 from app.core.models import Actor
 from app.core.text import digits
@@ -16,6 +17,7 @@ from app.persons.models import Person, PersonStatus
 
 ELDERLY_AGE = 65
 _FIELDS = tuple(HouseholdCreate.model_fields)
+CONFLICT_MESSAGE = "この世帯は他の職員が先に更新しました。最新の内容を確認してから、もう一度保存してください"
 
 
 def get(*, session: Session, household_id: int) -> Household:
@@ -43,7 +45,7 @@ def update(*, session: Session, actor: Actor, household_id: int, data: Household
     """Change a household; refuses when someone else saved it since ``data.version``."""
     household = get(session=session, household_id=household_id)
     if household.version != data.version:
-        raise Conflict("この世帯は他の職員が先に更新しました。最新の内容を確認してから、もう一度保存してください")
+        raise Conflict(CONFLICT_MESSAGE)
     before = household.model_dump()
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
     for key, value in changes.items():
@@ -55,7 +57,8 @@ def update(*, session: Session, actor: Actor, household_id: int, data: Household
         household.updated_at = utcnow()
         history.record(session=session, actor=actor, entity="household", entity_id=household.id, action="update", changes=diff, household_id=household.id)
     session.add(household)
-    session.commit()
+    with conflict_on_stale(session, CONFLICT_MESSAGE):
+        session.commit()
     session.refresh(household)
     return household
 
@@ -71,7 +74,8 @@ def mark_kit_delivered(*, session: Session, actor: Actor, household_id: int, on:
         changes=[("kit_delivered_on", old.isoformat() if old else None, on.isoformat())], household_id=household.id,
     )
     session.add(household)
-    session.commit()
+    with conflict_on_stale(session, CONFLICT_MESSAGE):
+        session.commit()
     return household
 
 

@@ -5,10 +5,11 @@ from datetime import date, datetime
 from enum import Enum
 
 from pydantic import field_validator
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import Source, created_at_field, enum_field, reject_control, secret_field
+from app.core.models import optimistic_lock, Source, created_at_field, enum_field, reject_control, secret_field
 from app.core.text import digits, is_kana, normalise_number
 
 
@@ -134,6 +135,10 @@ class Person(PersonBase, table=True):
     @property
     def full_kana(self) -> str:
         return f"{self.family_name_kana} {self.given_name_kana}".strip()
+
+    @declared_attr
+    def __mapper_args__(cls):
+        return optimistic_lock(cls)
 
 
 class PersonCreate(PersonBase):

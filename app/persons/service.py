@@ -7,6 +7,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
+from app.core.db import conflict_on_stale
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.models import Actor
 from app.core.text import digits, is_kana, kana_key, name_key, normalise_number, strip_control
@@ -18,6 +19,7 @@ from app.persons.models import Person, PersonCreate, PersonUpdate
 
 _FIELDS = tuple(PersonCreate.model_fields)
 SEARCH_LIMIT = 50
+CONFLICT_MESSAGE = "この方の情報は他の利用者が先に更新しました。最新の内容を確認してから、もう一度保存してください"
 
 
 def _refresh_keys(person: Person) -> None:
@@ -65,7 +67,7 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
     """Change a person; refuses when someone else saved since ``data.version``."""
     person = get(session=session, person_id=person_id)
     if person.version != data.version:
-        raise Conflict("この方の情報は他の利用者が先に更新しました。最新の内容を確認してから、もう一度保存してください")
+        raise Conflict(CONFLICT_MESSAGE)
     _check_doctors(session, data)
     before = person.model_dump()
     for key, value in data.model_dump(exclude_unset=True, exclude={"version"}).items():
@@ -83,7 +85,8 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
             changes=diff, person_id=person.id, household_id=person.household_id,
         )
     session.add(person)
-    session.commit()
+    with conflict_on_stale(session, CONFLICT_MESSAGE):
+        session.commit()
     session.refresh(person)
     return person
 

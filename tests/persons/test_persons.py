@@ -116,3 +116,21 @@ def test_medical_fields_are_encrypted_at_rest(make, db):
     assert entry_raw.startswith("enc1:") and "ワルファリン" not in entry_raw
     changes = db.exec(text("SELECT new_value FROM change WHERE person_id = :id AND new_value IS NOT NULL").bindparams(id=person.id)).all()
     assert changes and all(row[0].startswith("enc1:") for row in changes)
+
+
+def test_a_concurrent_writer_is_detected_at_write_time(make, db, engine):
+    """Two editors both saw version 1; the database itself refuses the second UPDATE."""
+    from sqlalchemy import update
+
+    from app.core.errors import Conflict
+    from app.persons.models import Person, PersonUpdate
+    from tests.factories import FACTORY_ACTOR
+
+    person = make.person(given_name="一")
+    seen = PersonUpdate.model_validate({**person.model_dump(), "given_name": "二", "version": 1})
+    # Another editor commits between our read and our write.
+    db.exec(update(Person).where(Person.id == person.id).values(version=2, given_name="三"))
+    with pytest.raises(Conflict):
+        persons.update(session=db, actor=FACTORY_ACTOR, person_id=person.id, data=seen)
+    db.expire_all()
+    assert db.get(Person, person.id).given_name == "三"
