@@ -12,9 +12,11 @@ app = typer.Typer(help="Tone Lifeline (利根ライフライン): registry, card
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+keys_app = typer.Typer(help="Card-signing keys (private keys stay in LIFELINE_DATA_DIR/keys/card).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str) -> None:
@@ -96,6 +98,33 @@ def users_add(
     except DomainError as exc:
         _fail(str(exc))
     typer.echo(f"created {user.role.value} user {user.username} (id {user.id})")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the card-signing keys: which one signs, which still verify, since when."""
+    from datetime import datetime, timezone
+
+    from app.cards import service as cards
+    from app.cards.keyset import b64url_encode
+
+    keys = cards.keystore().list()
+    if not keys:
+        typer.echo("no card-signing key yet (one is created on first use, or run: lifeline keys rotate)")
+    for info in keys:
+        created = datetime.fromtimestamp(info.created_at, timezone.utc).isoformat(timespec="seconds")
+        until = datetime.fromtimestamp(info.not_after, timezone.utc).isoformat(timespec="seconds") if info.not_after else "-"
+        typer.echo(f"{b64url_encode(info.kid):<8} {'signing' if info.active else 'verify-only':<12} created {created}  verifies until {until}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Create a new signing key; earlier keys stay published so printed cards keep verifying."""
+    from app.cards import service as cards
+    from app.cards.keyset import b64url_encode
+
+    info = cards.keystore().rotate()
+    typer.echo(f"new signing key {b64url_encode(info.kid)}; earlier keys remain valid for verification")
 
 
 def main() -> None:

@@ -97,15 +97,19 @@ def _install_middleware(app: FastAPI) -> None:
 def routers() -> list[APIRouter]:
     """Every router of the service, in inclusion order (also walked by the authorization test)."""
     from app.auth import router as auth_router
+    from app.cards import router as cards_router
+    from app.cards import views as card_views
     from app.core import health
     from app.directory import views as directory_views
     from app.households import router as households_router
     from app.households import views as household_views
     from app.persons import router as persons_router
     from app.persons import views as person_views
+    from app.scans import router as scans_router
 
-    modules = (health, auth_router, households_router, persons_router, household_views, person_views, directory_views)
-    return [module.router for module in modules]
+    modules = (health, auth_router, households_router, persons_router, cards_router, scans_router,
+               household_views, person_views, card_views, directory_views)
+    return [module.router for module in modules] + [cards_router.staff_api]
 
 
 def create_app(*, run_migrations: bool = True) -> FastAPI:

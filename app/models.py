@@ -5,3 +5,5 @@ from app.directory.models import Institution, Practitioner  # noqa: F401
 from app.history.models import Change  # noqa: F401
 from app.households.models import Household  # noqa: F401
 from app.persons.models import ClinicalEntry, Consent, EmergencyContact, Person  # noqa: F401
+from app.cards.models import Card, RevocationCounter  # noqa: F401
+from app.imports.models import ImportJob  # noqa: F401

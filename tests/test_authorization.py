@@ -43,6 +43,17 @@ RULES: dict[tuple[str, str], object] = {
     ("GET", "/api/v1/persons/{person_id}/history"): PERSON_READERS,
     ("POST", "/api/v1/persons/{person_id}/entries"): STAFF,
     ("POST", "/api/v1/persons/{person_id}/contacts"): STAFF,
+    # cards
+    ("GET", "/.well-known/lifeline/keys.json"): PUBLIC,
+    ("GET", "/.well-known/lifeline/revocations.json"): PUBLIC,
+    ("GET", "/C/{payload}"): PUBLIC,
+    ("GET", "/c/{payload}"): PUBLIC,
+    ("GET", "/api/v1/persons/{person_id}/cards"): STAFF,
+    ("POST", "/api/v1/persons/{person_id}/cards"): STAFF,
+    ("POST", "/api/v1/persons/{person_id}/cards/reissue"): STAFF,
+    ("POST", "/api/v1/persons/{person_id}/cards/revoke"): STAFF,
+    # scans: a paramedic sees only what they scan
+    ("POST", "/api/v1/scans"): {"paramedic"},
 }
 # The whole staff web UI is for city staff and admins only.
 STAFF_UI_PREFIXES = ("/staff",)
@@ -86,7 +97,7 @@ def world(make, personas, db):
     return {
         "person_id": personas.patient.id, "household_id": personas.household.id, "entry_id": entry.id,
         "contact_id": contact.id, "institution_id": practitioner.institution_id, "practitioner_id": practitioner.id,
-        "code": "en", "job_id": 999999,
+        "code": "en", "job_id": 999999, "payload": "123",
     }
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.audit import service as audit
+from app.audit.models import AuditEvent
 from app.auth.models import Role, User
 from app.core.deps import IdPath, CurrentUser, EngineDep, SessionDep
 from app.core.errors import DomainError, Forbidden
@@ -23,10 +24,10 @@ class AuditWriteFailed(DomainError):
 
 def record_access(*, engine, request: Request, user: User, action: str, person: Person | None = None,
                   household_id: int | None = None, fields: str = "", purpose: str = "", incident: str = "",
-                  emergency: bool = False, outcome: str = "ok") -> None:
-    """Append the access to the audit log, or refuse with a clear error."""
+                  emergency: bool = False, outcome: str = "ok") -> AuditEvent:
+    """Append the access to the audit log and return it, or refuse with a clear error."""
     try:
-        audit.append(
+        return audit.append(
             engine=engine, action=action, actor_user_id=user.id, actor_username=user.username,
             actor_role=Role(user.role).value, organisation=user.organisation,
             device=request.headers.get("user-agent", "")[:100],

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from app.audit.deps import PersonHistoryView, PersonView
 from app.auth import service as auth
 from app.auth.models import Role
+from app.cards import service as cards
 from app.core.clock import today_jst
 from app.core.deps import IdPath, FormData, SessionDep, StaffUser, require_roles
 from app.core.errors import Conflict, DomainError, Invalid
@@ -90,6 +91,7 @@ def _person_context(session, person: Person) -> dict:
         entries=by_kind, categories=CATEGORIES, doctors=doctors, institutions=institutions,
         contacts=dataset.list_contacts(session=session, person_id=person.id),
         consents=dataset.list_consents(session=session, person_id=person.id),
+        cards=cards.list_for_person(session=session, person_id=person.id),
         today=today_jst(), age_on=age_on, errors={},
     )
 

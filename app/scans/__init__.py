@@ -1,0 +1,1 @@
+"""EMS scans: verify a card, then show the emergency summary, audited before it is returned."""

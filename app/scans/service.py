@@ -1,0 +1,93 @@
+"""Verify a scanned card and assemble the emergency summary."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from app.cards import service as cards
+from app.cards.credential import Status, VerificationResult, verify
+from app.cards.models import Card
+from app.core.clock import today_jst
+from app.core.labels import label
+from app.core.models import Source
+from app.core.wareki import age_on, format_wareki
+from app.directory.models import Institution, Practitioner
+from app.households.models import Household
+from app.persons import dataset
+from app.persons.models import ClinicalKind, Person
+from app.scans.schemas import EmergencySummary, SummaryContact, SummaryDoctor, SummaryEntry
+
+# Shown to the crew when the signature is good but the server has no such card (e.g. a
+# database restored from an older backup): treat like a revoked card, ask for the fridge sheet.
+UNREGISTERED = "このカードは登録が見つかりません（冷蔵庫の情報シートを確認してください）"
+
+
+@dataclass(frozen=True)
+class Verified:
+    result: VerificationResult
+    card: Card | None
+
+
+def check(*, session: Session, qr: str) -> Verified:
+    """Verify the credential against our keys and the live revocation list, then find its card."""
+    result = verify(qr, keys=cards.keystore().verification_keys(), revocations=cards.revocation_list(session=session), now=int(time.time()))
+    card = None
+    if result.status == Status.GENUINE and result.claims is not None:
+        card = cards.find(session=session, card_id=result.claims.card_id, serial=result.claims.serial)
+    return Verified(result=result, card=card)
+
+
+def _entry(e) -> SummaryEntry:
+    return SummaryEntry(
+        text=e.text, category=e.category, category_label=label("category", e.category), code_system=e.code_system,
+        code=e.code, is_anticoagulant=e.is_anticoagulant, is_insulin=e.is_insulin, note=e.note,
+        source=Source(e.source).value, source_label=label("source", e.source), source_detail=e.source_detail,
+        confirmed_on=e.last_confirmed_on, clinically_confirmed=Source(e.source) in (Source.doctor, Source.network),
+    )
+
+
+def _doctors(session: Session, person: Person) -> list[SummaryDoctor]:
+    ids = {"family": person.family_doctor_id, "second": person.second_doctor_id}
+    wanted = [pid for pid in ids.values() if pid]
+    if not wanted:
+        return []
+    rows = {p.id: (p, i) for p, i in session.exec(
+        select(Practitioner, Institution).join(Institution, isouter=True).where(Practitioner.id.in_(wanted)))}
+    out = []
+    for role, pid in ids.items():
+        if pid in rows:
+            p, inst = rows[pid]
+            out.append(SummaryDoctor(role=role, name=p.full_name, specialty=p.specialty,
+                                     institution=inst.name if inst else "", phone=p.phone or (inst.phone if inst else "")))
+    return out
+
+
+def summarize(*, session: Session, person: Person) -> EmergencySummary:
+    """Everything a crew needs, in the order they need it (DESIGN.md §3)."""
+    household = session.get(Household, person.household_id)
+    entries = dataset.list_entries(session=session, person_id=person.id)
+    by_kind = {kind: [_entry(e) for e in entries if e.kind == kind] for kind in ClinicalKind}
+    # Insulin and anticoagulants first: they change what the crew does next.
+    by_kind[ClinicalKind.medication].sort(key=lambda e: not (e.is_anticoagulant or e.is_insulin))
+    blood = label("blood", person.blood_abo) + ("" if person.blood_rh == "unknown" else f" Rh{label('blood', person.blood_rh)}")
+    return EmergencySummary(
+        person_id=person.id, name=person.full_name, kana=person.full_kana, birth_date=person.birth_date,
+        birth_date_wareki=format_wareki(person.birth_date), age=age_on(person.birth_date, today_jst()),
+        sex=person.sex.value, sex_label=label("sex", person.sex),
+        dnar_status=person.dnar_status.value, dnar_location=person.dnar_location, acp_notes=person.acp_notes,
+        allergies=by_kind[ClinicalKind.allergy], medications=by_kind[ClinicalKind.medication], conditions=by_kind[ClinicalKind.condition],
+        doctors=_doctors(session, person),
+        contacts=[SummaryContact.model_validate(c, from_attributes=True) for c in dataset.list_contacts(session=session, person_id=person.id)],
+        blood_type=blood, usual_state=person.usual_state, infection_notes=person.infection_notes,
+        insurance_kind=person.insurance_kind, insurer_number=person.insurer_number, insurance_symbol=person.insurance_symbol,
+        insurance_number=person.insurance_number, insurance_branch=person.insurance_branch,
+        address=f"{household.prefecture}{household.municipality}{household.address_line} {household.building}".strip(),
+        phone=person.phone or household.phone, welfare_commissioner=household.welfare_commissioner,
+        welfare_commissioner_phone=household.welfare_commissioner_phone,
+        last_confirmed_on=person.last_confirmed_on,
+        last_confirmed_source=person.last_confirmed_source.value if person.last_confirmed_source else None,
+        last_confirmed_by=person.last_confirmed_by,
+        consent_in_force=dataset.current_consent(session=session, person_id=person.id) is not None,
+    )
