@@ -1,10 +1,12 @@
 """Staff web UI: search, households, the kit worklist."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import record_access
+from app.audit.deps import audited_changes, record_access
 from app.auth import service as auth
 from app.auth.models import Role
 from app.core.clock import today_jst
@@ -17,12 +19,15 @@ from app.households import service as households
 from app.households.models import HouseholdCreate, HouseholdUpdate
 from app.persons import service as persons
 
-router = APIRouter(prefix="/staff", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+router = APIRouter(prefix="/staff", include_in_schema=False,
+                   dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("household"))])
 
 
 @router.get("/")
-def dashboard(request: Request, session: SessionDep, q: str = ""):
+def dashboard(request: Request, session: SessionDep, engine: EngineDep, user: StaffUser, q: str = ""):
     results = persons.search(session=session, query=q) if q else None
+    if q.strip():
+        record_access(engine=engine, request=request, user=user, action="person.search", fields=f"results={len(results)}", purpose="registry")
     return render(request, "staff/dashboard.html", section="home", q=q, results=results,
                   counts=households.counts(session=session), today=today_jst(), age_on=age_on)
 
@@ -33,7 +38,7 @@ def search(request: Request, session: SessionDep, engine: EngineDep, user: Staff
     if q.strip():
         record_access(engine=engine, request=request, user=user, action="person.search", fields=f"results={len(results)}", purpose="registry")
     if not is_htmx(request):
-        return RedirectResponse(f"/staff/?q={q}" if q else "/staff/", status_code=303)
+        return RedirectResponse(f"/staff/?{urlencode({'q': q})}" if q else "/staff/", status_code=303)
     return render(request, "staff/_partials/search_results.html", q=q, results=results, today=today_jst(), age_on=age_on)
 
 

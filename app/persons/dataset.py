@@ -7,6 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
+from app.core.labels import LABELS
 from app.core.errors import Invalid, NotFound
 from app.core.models import Actor
 from app.cards.models import RevokeReason
@@ -146,7 +147,7 @@ def record_consent(*, session: Session, actor: Actor, person_id: int, data: Cons
     session.flush()
     history.record(
         session=session, actor=actor, entity="consent", entity_id=consent.id, action="create",
-        changes=[("consent", None, f"{data.consented_on.isoformat()} {data.method}")],
+        changes=[("consent", None, f"{data.consented_on.isoformat()} {LABELS['consent_method'].get(data.method, data.method)}")],
         person_id=person_id, household_id=person.household_id,
     )
     if commit:
