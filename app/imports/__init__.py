@@ -1,0 +1,1 @@
+"""Bulk import of households and their members from the city's resident-registry extract."""
