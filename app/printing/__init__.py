@@ -1,0 +1,1 @@
+"""Printing kits, sheets and cards from the staff UI and the CLI."""

@@ -1,0 +1,1 @@
+"""Residents and their families: the access code printed on the issuance letter."""

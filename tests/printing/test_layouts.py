@@ -1,0 +1,147 @@
+"""Building blocks of the printed material, without a database: fonts, the QR encoder, streaming, geometry."""
+from __future__ import annotations
+
+import io
+import random
+import secrets
+
+import pytest
+import segno
+import zxingcpp
+from PIL import Image
+
+from app.cards.qr import QrSegment
+from card_printing import card, fonts, qr, qr_encode
+from card_printing.pdf import StreamingCanvas
+from card_printing.layout import A4_HEIGHT, A4_WIDTH
+from tests.printing.conftest import MM, raster
+
+HOST = "HTTPS://LIFELINE.CITY.KAZO.SAITAMA.JP/C/"
+
+
+def _segments(seed: int) -> list[QrSegment]:
+    digits = str(int.from_bytes(b"\xd2" + random.Random(seed).randbytes(98), "big"))
+    return [QrSegment(HOST, "alphanumeric"), QrSegment(digits, "numeric")]
+
+
+def test_missing_glyphs_are_found_once_each_in_order():
+    assert fonts.missing_glyphs("𠮷野 𠮷田") == ["𠮷"]
+    assert fonts.missing_glyphs("見本 太郎 髙橋 山﨑 <b>&</para>") == []
+    # A variation selector changes nothing printable: the base character prints.
+    assert fonts.missing_glyphs("葛\U000e0100飾") == []
+
+
+def test_draw_refuses_a_missing_glyph_rather_than_printing_tofu():
+    canvas = StreamingCanvas(io.BytesIO(), title="t", author="a")
+    with pytest.raises(fonts.MissingGlyph):
+        fonts.draw(canvas, 10, 10, "𠮷野", 12)
+
+
+def test_wrapping_keeps_numbers_together_and_follows_kinsoku():
+    lines = fonts.wrap("電話番号は090-0000-0001です。よろしくお願いします。", 12 * 12, 12)
+    assert any("090-0000-0001" in line for line in lines)
+    assert not any(line.startswith(("。", "、", "）")) for line in lines)
+    assert "".join(lines) == "電話番号は090-0000-0001です。よろしくお願いします。"
+
+
+def test_fit_shrinks_to_the_minimum_then_wraps_without_losing_text():
+    name = "寿限無寿限無五劫の擦り切れ海砂利水魚の水行末雲来末風来末"
+    size, lines = fonts.fit(name, 200, size=26, min_size=16, bold=True)
+    assert size == 16 and len(lines) > 1 and "".join(lines) == name
+    assert all(fonts.width(line, size, bold=True) <= 200 for line in lines)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_encoder_matches_segno_module_for_module(seed):
+    rng = random.Random(seed)
+    host = rng.choice([HOST, "HTTP://127.0.0.1:8000/C/", "HTTPS://LL.CITY.KAZO.LG.JP/C/", "HTTPS://A/C/"])
+    digits = str(int.from_bytes(b"\xd2" + rng.randbytes(rng.choice([10, 99, 106, 300, 1500])), "big"))
+    segments = [QrSegment(host, "alphanumeric"), QrSegment(digits, "numeric")]
+    version, rows = qr_encode.mask0_rows(segments)
+    reference = segno.make([host, digits], error="M", boost_error=False, mask=0)
+    assert version == reference.version
+    bits = sum(len(qr_encode._segment_bits(s, version)) for s in segments)
+    capacity = 8 * sum(b.num_blocks * b.num_data for b in qr_encode._blocks(version))
+    aligned = (bits + min(4, capacity - bits)) % 8 == 0 and bits + 4 < capacity
+    if not aligned:  # segno pads a byte-aligned stream with an extra zero codeword; see qr_encode
+        assert rows == tuple(bytes(r).translate(bytes.maketrans(b"\0\1", b"01")).decode() for r in reference.matrix)
+    symbol = qr.encode(segments)
+    image = Image.new("L", (symbol.total, symbol.total), 255)
+    image.putdata([0 if bit == "1" else 255 for line in (["0" * symbol.total] * 4 + ["0000" + r + "0000" for r in symbol.rows]
+                                                          + ["0" * symbol.total] * 4) for bit in line])
+    assert [b.text for b in zxingcpp.read_barcodes(image.resize((symbol.total * 4,) * 2, Image.NEAREST))] == [host + digits]
+
+
+@pytest.mark.parametrize(("host", "version"), [(HOST, 8), ("HTTPS://LL.CITY.KAZO.LG.JP/C/", 7)])
+def test_card_credentials_print_at_the_documented_versions(host, version):
+    for seed in range(5):
+        segments = [QrSegment(host, "alphanumeric"), _segments(seed)[1]]
+        assert qr.encode(segments).version == version  # docs/card-format.md: V8-M, V7-M for hosts ≤ 19 characters
+
+
+def test_qr_is_drawn_as_merged_rectangles_covering_exactly_the_dark_modules():
+    symbol = qr.encode(_segments(1))
+    rects = qr.rectangles(symbol)
+    dark = {(r, c) for r, line in enumerate(symbol.rows) for c, bit in enumerate(line) if bit == "1"}
+    covered = {(r, c) for c0, r0, w, h in rects for r in range(r0, r0 + h) for c in range(c0, c0 + w)}
+    assert covered == dark
+    assert len(rects) < len(dark) / 2  # merged: far fewer operators than modules
+
+
+def test_qr_module_below_minimum_is_refused():
+    canvas = StreamingCanvas(io.BytesIO(), title="t", author="a")
+    with pytest.raises(ValueError):
+        qr.draw(canvas, qr.encode(_segments(2)), x=0, y=0, module=0.41 * MM)
+
+
+def test_ten_up_cells_are_the_common_2_by_5_layout_and_backs_mirror_columns():
+    fronts = [card.cell_origin(i) for i in range(10)]
+    xs = sorted({round(x / MM, 2) for x, _ in fronts})
+    ys = sorted({round(y / MM, 2) for _, y in fronts})
+    assert xs == [round(14 + (91 - 85.6) / 2, 2), round(14 + 91 + (91 - 85.6) / 2, 2)]
+    assert ys == [round(11 + 55 * k + 0.5, 2) for k in range(5)]
+    for i in range(10):
+        fx, fy = card.cell_origin(i)
+        bx, by = card.cell_origin(i, back=True)
+        assert by == fy and abs((fx + card.CARD_W / 2) + (bx + card.CARD_W / 2) - A4_WIDTH) < 1e-6
+
+
+def test_streaming_canvas_writes_pages_as_they_are_finished_and_keeps_none():
+    out = io.BytesIO()
+    canvas = StreamingCanvas(out, title="t", author="a")
+    sizes, objects = [], []
+    for n in range(300):
+        canvas.setPageSize((A4_WIDTH, A4_HEIGHT))
+        fonts.draw(canvas, 100, 700, f"ページ {n} 見本 太郎", 14)
+        canvas.showPage()
+        sizes.append(out.tell())
+        objects.append(len(canvas._doc.idToObject))
+    canvas.close()
+    assert sizes[10] < sizes[100] < sizes[299]  # on disk as it goes
+    assert objects[299] == objects[10]  # nothing accumulates per page
+    pdf = out.getvalue()
+    from tests.printing.conftest import text_of
+    texts = text_of(pdf)
+    assert len(texts) == 300 and "ページ 299" in texts[299]
+
+
+def test_qr_on_a_page_decodes_at_small_module_and_150_dpi_blurred():
+    out = io.BytesIO()
+    canvas = StreamingCanvas(out, title="t", author="a")
+    segments = _segments(3)
+    placement = qr.draw(canvas, qr.encode(segments), x=100, y=500, module=qr.MIN_MODULE)
+    canvas.showPage()
+    canvas.close()
+    assert placement.module_mm >= 0.42
+    for dpi, blur in ((300, 0), (150, 0.6)):
+        found = zxingcpp.read_barcodes(raster(out.getvalue(), 0, dpi, blur=blur))
+        assert [b.text for b in found] == [HOST + segments[1].text]
+
+
+def test_access_code_looks_right():
+    from app.residents import service as residents
+
+    code = residents.new_code()
+    assert len(code) == 12 and set(code) <= set(residents.ALPHABET)
+    assert residents.normalise("abcd-ｅｆｇｈ 2345") == "ABCDEFGH2345"
+    assert secrets.compare_digest(residents.normalise(code), code)
