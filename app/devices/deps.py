@@ -1,0 +1,55 @@
+"""``ParamedicOnDevice``: the one place that admits a crew member, and only on an enabled device."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth import service as auth
+from app.auth.models import AuthSession, Role, User
+from app.core.clock import utcnow
+from app.core.deps import SessionDep, get_current_user, request_token
+from app.core.errors import Forbidden
+from app.devices import service as devices
+from app.devices.models import Device
+
+DEVICE_HEADER = "X-Lifeline-Device"
+
+
+@dataclass(frozen=True)
+class OnDevice:
+    user: User
+    device: Device
+    auth_session: AuthSession
+
+
+def _refuse_if_disabled(request: Request, session, record: AuthSession | None) -> None:
+    """A disabled device gets its own message (not "please sign in"), and its session ends now."""
+    bound = session.get(Device, record.device_id) if record is not None and record.device_id else None
+    for device in (bound, devices.find_by_token(session=session, token=request.headers.get(DEVICE_HEADER))):
+        if device is not None and device.disabled_at is not None:
+            if record is not None and record.revoked_at is None:
+                record.revoked_at = utcnow()
+                session.add(record)
+                session.commit()
+            raise devices.DeviceRefused(devices.DISABLED_MESSAGE)
+
+
+def paramedic_on_device(request: Request, session: SessionDep) -> OnDevice:
+    """A signed-in paramedic whose session is bound to an enrolled device that is not disabled.
+
+    Checked on every request, so a device disabled centrally stops at its next contact.
+    """
+    token, _kind = request_token(request)
+    record = auth.find_session(session=session, token=token) if token else None
+    _refuse_if_disabled(request, session, record)
+    user = get_current_user(request, session)
+    if Role(user.role) != Role.paramedic:
+        raise Forbidden("この操作を行う権限がありません")
+    device = devices.checked(session=session, device_id=record.device_id if record else None)
+    return OnDevice(user=user, device=device, auth_session=record)
+
+
+paramedic_on_device.allowed_roles = frozenset({Role.paramedic})  # read by the authorization-matrix test
+ParamedicOnDevice = Annotated[OnDevice, Depends(paramedic_on_device)]

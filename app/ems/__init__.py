@@ -1,0 +1,1 @@
+"""Serving the EMS field app (``ems_pwa/``) at ``/ems/``."""

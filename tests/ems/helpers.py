@@ -1,0 +1,47 @@
+"""Enrolled devices for tests: paramedics only work on one (app.devices.deps.ParamedicOnDevice)."""
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.auth import service as auth
+from app.core.deps import SESSION_COOKIE
+from app.devices import service as devices
+from app.devices.models import Device, DeviceCreate
+from tests.factories import FACTORY_ACTOR
+
+FIRE_DEPARTMENT = "埼玉東部消防組合 加須消防署"
+
+
+def new_device(db: Session, name: str = "加須1号救急車 端末") -> tuple[Device, str]:
+    """A device with a fresh one-time code: (device, code)."""
+    return devices.create(session=db, actor=FACTORY_ACTOR, data=DeviceCreate(name=name, organisation=FIRE_DEPARTMENT))
+
+
+def enrolled_device(db: Session, name: str = "加須1号救急車 端末") -> tuple[Device, str]:
+    """An enrolled device: (device, device token)."""
+    device, code = new_device(db, name)
+    return devices.enroll(session=db, code=code)
+
+
+def bind_to_device(db: Session, client, device: Device):
+    """Bind the signed-in client's session (from the ``login`` fixture) to ``device``, as a sign-in on it would."""
+    record = auth.find_session(session=db, token=client.cookies.get(SESSION_COOKIE))
+    record.device_id = device.id
+    db.add(record)
+    db.commit()
+    return client
+
+
+def device_login(login, db: Session):
+    """A ``login`` that binds paramedics' sessions to an enrolled device (other roles unchanged)."""
+    device = None
+
+    def _login(user):
+        nonlocal device
+        client = login(user)
+        if user.role == "paramedic":
+            device = device or enrolled_device(db)[0]
+            bind_to_device(db, client, device)
+        return client
+
+    return _login
