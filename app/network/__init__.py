@@ -1,0 +1,1 @@
+"""The regional network: FHIR R4 API for hospitals' systems, hospital handoff (issue 8)."""
