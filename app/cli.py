@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from app.audit import cli as audit_cli
 from app.core.config import get_settings
 
 app = typer.Typer(help="Tone Lifeline (利根ライフライン): registry, cards and EMS service.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -17,6 +19,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_cli.app, name="audit")
+print_app = typer.Typer(help="Print kits, sheets and cards to a PDF (see docs/printing.md). Exit code 3: printed, but some were left out (listed).", no_args_is_help=True)
+app.add_typer(print_app, name="print")
+network_app = typer.Typer(help="Regional network: FHIR API clients of hospitals and clinics (docs/fhir.md).", no_args_is_help=True)
+app.add_typer(network_app, name="network")
 
 
 def _fail(message: str) -> None:
@@ -120,11 +127,108 @@ def keys_list() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Create a new signing key; earlier keys stay published so printed cards keep verifying."""
+    from app.audit.service import AuditUnavailable
     from app.cards import service as cards
     from app.cards.keyset import b64url_encode
+    from app.core import bootstrap
 
-    info = cards.keystore().rotate()
+    bootstrap.prepare_database()
+    try:  # recorded before and after: a rotation that cannot be audited does not happen
+        audit_cli.record_cli(action="key.rotate", fields="card signing key", outcome="requested")
+        info = cards.keystore().rotate()
+        audit_cli.record_cli(action="key.rotate", fields="card signing key", purpose=f"new kid {b64url_encode(info.kid)}")
+    except AuditUnavailable as exc:
+        _fail(f"Not recorded in the audit log ({exc}); nothing was rotated unless a new key is listed by `lifeline keys list`.")
     typer.echo(f"new signing key {b64url_encode(info.kid)}; earlier keys remain valid for verification")
+
+
+@import_app.command("households")
+def import_households(
+    file: Annotated[Path, typer.Argument(help="CSV from the resident registry: UTF-8 or Shift_JIS (CP932); see docs/import-format.md.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and report what would change; write nothing.")] = False,
+) -> None:
+    """Import households and their members; all-or-nothing, and re-running the same file changes nothing."""
+    from app.imports import cli as import_cli
+
+    raise typer.Exit(code=import_cli.run(file, dry_run=dry_run))
+
+
+_HOUSEHOLD = typer.Option("--household", help="One household (its id in the staff UI).")
+_ALL = typer.Option("--all", help="Every household / every person at home with consent in force.")
+_OUT = typer.Option("--out", help="PDF to write; it appears only when everything worked.")
+
+
+@print_app.command("kits")
+def print_kits(
+    out: Annotated[Path, _OUT],
+    household: Annotated[int | None, _HOUSEHOLD] = None,
+    all_: Annotated[bool, _ALL] = False,
+    pending: Annotated[bool, typer.Option("--pending", help="Elderly-only households whose kit is neither printed nor delivered.")] = False,
+) -> None:
+    """救急医療情報キット: letter with a new resident access code, a sheet per member, stickers; marks the kits printed."""
+    from app.printing import cli as print_cli
+
+    raise typer.Exit(code=print_cli.run("kits", household=household, all_=all_, pending=pending, out=out))
+
+
+@print_app.command("cards")
+def print_cards(
+    out: Annotated[Path, _OUT],
+    household: Annotated[int | None, _HOUSEHOLD] = None,
+    all_: Annotated[bool, _ALL] = False,
+    pending: Annotated[bool, typer.Option("--pending", help="Persons whose current card is not printed yet.")] = False,
+    layout: Annotated[str, typer.Option("--layout", help="cr80: one card per page for card printers; a4: 10-up business-card stock.")] = "cr80",
+) -> None:
+    """かかりつけ医カード (issued on the way for persons who have none); marks the cards printed."""
+    from app.printing import cli as print_cli
+
+    raise typer.Exit(code=print_cli.run("cards", household=household, all_=all_, pending=pending, out=out, layout=layout))
+
+
+@print_app.command("sheets")
+def print_sheets(
+    out: Annotated[Path, _OUT],
+    household: Annotated[int | None, _HOUSEHOLD] = None,
+    all_: Annotated[bool, _ALL] = False,
+) -> None:
+    """救急医療情報シート, one or more A4 pages per person."""
+    from app.printing import cli as print_cli
+
+    raise typer.Exit(code=print_cli.run("sheets", household=household, all_=all_, pending=False, out=out))
+
+
+@network_app.command("add-client")
+def network_add_client(
+    institution: Annotated[str, typer.Option(help="The institution's id or exact name in the directory.")],
+    scopes: Annotated[str, typer.Option(help="Space-separated SMART system scopes.")] = "system/*.read system/*.write",
+    json_output: Annotated[bool, typer.Option("--json", help="Print client_id and client_secret as JSON.")] = False,
+) -> None:
+    """Register an institution's system; prints its client_id and client_secret (shown once)."""
+    import json
+
+    from sqlmodel import Session, select
+
+    from app.core import bootstrap, db
+    from app.core.errors import DomainError
+    from app.directory.models import Institution
+    from app.network import clients
+
+    bootstrap.prepare_database()
+    with Session(db.get_engine()) as session:
+        found = session.get(Institution, int(institution)) if institution.isdigit() else \
+            session.exec(select(Institution).where(Institution.name == institution)).first()
+        if found is None:
+            _fail(f"No institution {institution!r} in the directory.")
+        try:
+            audit_cli.record_cli(action="network.add_client", fields=f"institution {found.id}", outcome="requested")
+            client, secret = clients.create(session=session, institution_id=found.id, created_by="lifeline network add-client", scopes=scopes)
+        except DomainError as exc:
+            _fail(str(exc))
+        if json_output:
+            typer.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "institution_id": found.id, "scopes": client.scopes}))
+        else:
+            typer.echo(f"client_id:     {client.client_id}\nclient_secret: {secret}\ninstitution:   {found.name}\nscopes:        {client.scopes}\n"
+                       "(the secret is shown only now)")
 
 
 def main() -> None:

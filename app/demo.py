@@ -18,6 +18,7 @@ from app.auth.models import Role, UserCreate
 from app.core import bootstrap, db
 from app.core.config import get_settings
 from app.core.models import Actor, Source
+from app.devices import demo as demo_devices
 from app.directory.models import Institution, InstitutionCreate, Practitioner, PractitionerCreate
 from app.directory import service as directory
 from app.households import service as households
@@ -158,7 +159,9 @@ def load() -> dict[str, tuple[str, str]]:
                 _member(session, household.id, member, doctors)
             session.commit()
         first = session.exec(select(Household).where(Household.external_ref == HOUSEHOLDS[0]["ref"])).one()
-        return _users(session, passwords, doctors, first.id)
+        logins = _users(session, passwords, doctors, first.id)
+        demo_devices.load(session=session, actor=DEMO_ACTOR, data_dir=get_settings().resolved_data_dir)
+        return logins
 
 
 def describe(logins: dict[str, tuple[str, str]], base_url: str) -> str:
@@ -166,4 +169,5 @@ def describe(logins: dict[str, tuple[str, str]], base_url: str) -> str:
     lines = ["", "Tone Lifeline demo (all data is fictional)", f"  staff UI:  {base_url}/login", f"  API docs:  {base_url}/docs", "  sign-ins (role: username / password):"]
     lines += [f"    {role:<10} {user} / {password}" for role, (user, password) in logins.items()]
     lines.append(f"  (passwords are kept in {_credentials_path()})")
+    lines += demo_devices.describe(base_url=base_url, data_dir=get_settings().resolved_data_dir)
     return "\n".join(lines)

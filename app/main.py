@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import i18n
+from app.core import csrf_multipart, i18n
 from app.core.config import get_settings
 from app.core.deps import NotAuthenticated
 from app.core.errors import DomainError
@@ -60,6 +60,18 @@ def _install_handlers(app: FastAPI) -> None:
         return render(request, "error.html", status_code=exc.status_code, message=message)
 
 
+CSP_DEFAULT = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def content_security_policy(path: str) -> str:
+    """The default policy, or the stated policy of a prefix that needs more (the EMS app compiles WebAssembly)."""
+    from app.ems import serving as ems
+
+    policies = ((ems.PREFIX, ems.CSP),)
+    return next((policy for prefix, policy in policies if path.startswith(prefix)), CSP_DEFAULT)
+
+
 def _install_middleware(app: FastAPI) -> None:
     settings = get_settings()
 
@@ -74,16 +86,13 @@ def _install_middleware(app: FastAPI) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.url.path))
         if request.url.path.startswith(("/staff", "/admin", "/api/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     # Outermost: CSRF on every unsafe request that carries cookies (double-submit, signed).
+    csrf_multipart.install()
     app.add_middleware(
         asgi_csrf,
         signing_secret=settings.signing_secret(),
@@ -103,13 +112,42 @@ def routers() -> list[APIRouter]:
     from app.directory import views as directory_views
     from app.households import router as households_router
     from app.households import views as household_views
+    from app.imports import views as import_views
     from app.persons import router as persons_router
     from app.persons import views as person_views
     from app.scans import router as scans_router
 
     modules = (health, auth_router, households_router, persons_router, cards_router, scans_router,
-               household_views, person_views, card_views, directory_views)
-    return [module.router for module in modules] + [cards_router.staff_api]
+               household_views, person_views, card_views, directory_views, import_views)
+    from app.devices import router as devices_router
+    from app.devices import views as device_views
+    from app.directory import router as directory_router
+    from app.ems import serving as ems
+
+    modules += (devices_router, device_views, directory_router, ems)
+    from app.printing import views as print_views
+
+    modules += (print_views,)
+    from app.persons import doctor_views as person_doctor_views
+    from app.residents import documents_views as resident_documents, staff_views as resident_staff_views
+    from app.residents import start_views as resident_start, views as resident_views
+
+    # Before the audit routers: the household view is the resident's home at /me/.
+    modules += (resident_start, resident_views, resident_documents, resident_staff_views, person_doctor_views)
+    from app.audit import admin_views as audit_admin_views
+    from app.audit import review_views as audit_review_views
+
+    from app.network import admin_views as network_admin_views
+    from app.network import ems_api as network_ems_api
+    from app.network import hospital_views
+    from app.network import directory_api as fhir_directory
+    from app.network import discovery as fhir_discovery
+    from app.network import router as fhir_router
+
+    modules += (fhir_discovery, fhir_router, fhir_directory, hospital_views, network_ems_api, network_admin_views)
+
+    return ([module.router for module in modules] + [cards_router.staff_api]
+            + list(audit_review_views.routers) + list(audit_admin_views.routers))
 
 
 def create_app(*, run_migrations: bool = True) -> FastAPI:
@@ -126,6 +164,10 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers():
         app.include_router(router)
+    from app.ems import serving as ems
+
+    # After the routers, so that /ems/sw.js is the generated service worker.
+    app.mount("/ems", ems.static_app(), name="ems")
     _install_handlers(app)
     _install_middleware(app)
     return app

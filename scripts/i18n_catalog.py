@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "app" / "locale" / "en.po"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 # Data, character tables and parsers: their Japanese literals are not messages.
-NOT_UI = {"app/demo.py", "app/directory/service.py", "app/core/wareki.py", "app/core/text.py", "app/cli.py", "app/main.py"}
+NOT_UI = {"app/demo.py", "app/directory/service.py", "app/core/wareki.py", "app/core/text.py", "app/cli.py", "app/main.py",
+          "app/imports/columns.py", "app/devices/demo.py"}
 
 
 def python_ids() -> set[str]:
@@ -46,7 +47,8 @@ def template_ids() -> set[str]:
     method_map = [("**.html", "jinja2")]
     options = {"**.html": {"extensions": "jinja2.ext.i18n"}}
     ids = set()
-    for _file, _line, message, _comments, _ctx in extract_from_dir(str(ROOT / "templates"), method_map, options_map=options):
+    for _file, _line, message, _comments, _ctx in extract_from_dir(str(ROOT / "templates"), method_map, options_map=options,
+                                                                  directory_filter=lambda path: not Path(path).name.startswith(".")):
         for item in message if isinstance(message, tuple) else (message,):
             if item and JAPANESE.search(item):
                 ids.add(item)

@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
+from tests.ems.helpers import device_login, new_device
+
 PUBLIC = "public"  # no sign-in needed
 SIGNED_IN = {"admin", "staff", "doctor", "other_doctor", "paramedic", "resident", "outsider"}
 STAFF = {"admin", "staff"}
@@ -54,9 +56,63 @@ RULES: dict[tuple[str, str], object] = {
     ("POST", "/api/v1/persons/{person_id}/cards/revoke"): STAFF,
     # scans: a paramedic sees only what they scan
     ("POST", "/api/v1/scans"): {"paramedic"},
+    # EMS field app (issue 5): a paramedic on an enrolled device (tests/ems)
+    ("POST", "/api/v1/scans/card-number"): {"paramedic"},
+    ("POST", "/api/v1/scans/offline"): {"paramedic"},
+    ("POST", "/api/v1/scans/{audit_id}/destination"): {"paramedic"},
+    ("POST", "/api/v1/devices/enroll"): PUBLIC,  # the one-time code is the credential
+    ("GET", "/api/v1/institutions"): SIGNED_IN,
+    ("GET", "/ems/sw.js"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): SIGNED_IN,
+    # Regional network (issue 8): FHIR needs a network client's bearer token (kind "fhir"), which no web
+    # persona has, so every FHIR data route is closed to all of them (tests/network covers the clients).
+    ("GET", "/fhir/r4/metadata"): PUBLIC,
+    ("POST", "/fhir/r4/auth/token"): PUBLIC,
+    ("GET", "/fhir/r4/auth/authorize"): PUBLIC,
+    **{("GET", f"/fhir/r4/{t}"): set() for t in ("Patient", "AllergyIntolerance", "Condition", "MedicationStatement", "RelatedPerson",
+                                                 "CareTeam", "Consent", "Coverage", "AuditEvent", "Organization", "Practitioner",
+                                                 "PractitionerRole", "Encounter")},
+    **{("POST", f"/fhir/r4/{t}"): set() for t in ("AllergyIntolerance", "Condition", "MedicationStatement")},
+    ("GET", "/fhir/r4/Patient/{person_id}"): set(),
+    ("GET", "/fhir/r4/Patient/{person_id}/$summary"): set(),
+    **{("GET", f"/fhir/r4/{t}/{{entry_id}}"): set() for t in ("AllergyIntolerance", "Condition", "MedicationStatement")},
+    ("GET", "/fhir/r4/RelatedPerson/{contact_id}"): set(),
+    ("GET", "/fhir/r4/CareTeam/{person_id}"): set(),
+    ("GET", "/fhir/r4/Coverage/{person_id}"): set(),
+    ("GET", "/fhir/r4/Organization/{institution_id}"): set(),
+    ("GET", "/fhir/r4/Practitioner/{practitioner_id}"): set(),
+    ("GET", "/fhir/r4/PractitionerRole/{practitioner_id}"): set(),
+    # The receiving hospital's dashboard (doctors; the hospital is the user's institution_id).
+    ("GET", "/hospital/"): {"doctor", "other_doctor"},
+    ("POST", "/hospital/handoffs/{audit_id}/acknowledge"): {"doctor", "other_doctor"},
+    ("GET", "/api/v1/scans/{audit_id}/destination"): {"paramedic"},
+    # residents (issue 7): first sign-in with the letter's code is public; a member's pages are for
+    # their own household only (the outsider is another household's resident)
+    ("GET", "/me/start"): PUBLIC,
+    ("POST", "/me/start"): PUBLIC,
+    ("GET", "/me/persons/{person_id}"): {"resident"},
+    ("POST", "/me/persons/{person_id}/entries"): {"resident"},
+    ("POST", "/me/persons/{person_id}/contacts"): {"resident"},
+    ("POST", "/me/persons/{person_id}/wishes"): {"resident"},
+    ("POST", "/me/persons/{person_id}/doctors"): {"resident"},
+    ("POST", "/me/entries/{entry_id}/end"): {"resident"},
+    ("POST", "/me/contacts/{contact_id}/remove"): {"resident"},
+    ("GET", "/me/persons/{person_id}/sheet.pdf"): {"resident"},
+    ("GET", "/me/persons/{person_id}/card"): {"resident"},
+    ("POST", "/me/persons/{person_id}/card/lost"): {"resident"},
+    ("GET", "/me/persons/{person_id}/consent"): {"resident"},
+    ("POST", "/me/persons/{person_id}/consent"): {"resident"},
+    ("POST", "/me/persons/{person_id}/consent/withdraw"): {"resident"},
+    # a doctor confirms entries of their own patients only
+    ("POST", "/doctor/entries/{entry_id}/confirm"): {"doctor"},
 }
 # The whole staff web UI is for city staff and admins only.
 STAFF_UI_PREFIXES = ("/staff",)
+# The admin web UI (devices, …) is for admins only.
+ADMIN_UI_PREFIXES = ("/admin",)
+# A doctor's pages (access review of their own patients) and a resident's self-service pages.
+DOCTOR_UI_PREFIXES = ("/doctor",)
+RESIDENT_UI_PREFIXES = ("/me",)
 
 PERSONAS = ["anonymous", "admin", "staff", "doctor", "other_doctor", "paramedic", "resident", "outsider"]
 
@@ -66,6 +122,12 @@ def rule_for(method: str, path: str):
         return RULES[(method, path)]
     if path.startswith(STAFF_UI_PREFIXES):
         return STAFF
+    if path.startswith(ADMIN_UI_PREFIXES):
+        return {"admin"}
+    if path.startswith(DOCTOR_UI_PREFIXES):
+        return {"doctor", "other_doctor"}
+    if path.startswith(RESIDENT_UI_PREFIXES):
+        return {"resident", "outsider"}
     raise AssertionError(f"{method} {path} has no declared access rule in tests/test_authorization.py")
 
 
@@ -85,6 +147,12 @@ def test_every_route_has_a_rule(app):
 
 
 @pytest.fixture
+def login(login, db):
+    """Paramedics work only on an enrolled device (app.devices): their sessions are bound to one."""
+    return device_login(login, db)
+
+
+@pytest.fixture
 def world(make, personas, db):
     from app.persons import dataset
     from app.persons.models import EmergencyContactCreate
@@ -98,6 +166,7 @@ def world(make, personas, db):
         "person_id": personas.patient.id, "household_id": personas.household.id, "entry_id": entry.id,
         "contact_id": contact.id, "institution_id": practitioner.institution_id, "practitioner_id": practitioner.id,
         "code": "en", "job_id": 999999, "payload": "123",
+        "device_id": new_device(db)[0].id, "audit_id": 999999, "seq": 999999, "rule": "burst",
     }
 
 

@@ -15,7 +15,7 @@ from app.core.deps import IdPath, CurrentUser, EngineDep, SessionDep
 from app.core.errors import DomainError, Forbidden
 from app.persons import access
 from app.persons import service as persons
-from app.persons.models import Person
+from app.persons.models import ClinicalEntry, EmergencyContact, Person
 
 
 class AuditWriteFailed(DomainError):
@@ -24,13 +24,16 @@ class AuditWriteFailed(DomainError):
 
 def record_access(*, engine, request: Request, user: User, action: str, person: Person | None = None,
                   household_id: int | None = None, fields: str = "", purpose: str = "", incident: str = "",
-                  emergency: bool = False, outcome: str = "ok") -> AuditEvent:
-    """Append the access to the audit log and return it, or refuse with a clear error."""
+                  emergency: bool = False, outcome: str = "ok", device: str | None = None) -> AuditEvent:
+    """Append the access to the audit log and return it, or refuse with a clear error.
+
+    ``device`` names an enrolled EMS device; otherwise the browser's user agent is recorded.
+    """
     try:
         return audit.append(
             engine=engine, action=action, actor_user_id=user.id, actor_username=user.username,
             actor_role=Role(user.role).value, organisation=user.organisation,
-            device=request.headers.get("user-agent", "")[:100],
+            device=(device if device is not None else request.headers.get("user-agent", ""))[:100],
             person_id=person.id if person else None,
             household_id=person.household_id if person else household_id,
             fields=fields, purpose=purpose, incident=incident, emergency=emergency, outcome=outcome,
@@ -52,6 +55,48 @@ def audited_person(action: str, fields: str):
         return person
 
     dependency.audited = True  # read by the test that every medical route is audited
+    return dependency
+
+
+def _path_id(params: dict, name: str) -> int | None:
+    try:
+        value = int(params[name])
+    except (KeyError, ValueError):
+        return None
+    return value if 1 <= value <= 2_147_483_647 else None
+
+
+def _change_target(session, params: dict) -> tuple[Person | None, int | None]:
+    """The person (or household) a change request is about, from the path parameters."""
+    if (person_id := _path_id(params, "person_id")) is not None:
+        return session.get(Person, person_id), None
+    for name, model in (("entry_id", ClinicalEntry), ("contact_id", EmergencyContact)):
+        if (row_id := _path_id(params, name)) is not None:
+            row = session.get(model, row_id)
+            return (session.get(Person, row.person_id) if row else None), None
+    return None, _path_id(params, "household_id")
+
+
+def audited_changes(entity: str, editors: tuple[Role, ...] = (Role.staff, Role.admin)):
+    """Router dependency: every change request (POST, PUT, PATCH, DELETE) by one of ``editors`` is
+    recorded before it is carried out, so nothing changes unrecorded; the field-level detail is in
+    the history. Requests by other roles are left to the route, which refuses them.
+
+    The action is ``<entity>.<route name>`` without a trailing ``_<entity>``, e.g. ``person.add_entry``.
+    """
+
+    def dependency(request: Request, user: CurrentUser, session: SessionDep, engine: EngineDep) -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS") or Role(user.role) not in editors:
+            return
+        route = request.scope.get("route")
+        name = getattr(route, "name", "") or "change"
+        verb = name.removesuffix(f"_{entity}s").removesuffix(f"_{entity}")
+        person, household_id = _change_target(session, request.path_params)
+        record_access(engine=engine, request=request, user=user, action=f"{entity}.{verb}", person=person,
+                      household_id=household_id, fields=f"{request.method} {getattr(route, 'path', request.url.path)}",
+                      purpose="change", outcome="requested")
+
+    dependency.audits_changes = True  # read by the test that every change of personal data is audited
     return dependency
 
 

@@ -15,6 +15,7 @@ class Role(str, Enum):
     doctor = "doctor"
     paramedic = "paramedic"
     resident = "resident"
+    network = "network"  # a hospital's or clinic's system (app.network), never a person
 
 
 # Roles that must use two-factor sign-in once it is enforced (DESIGN.md §6).
@@ -70,6 +71,8 @@ class AuthSession(SQLModel, table=True):
     last_seen_at: datetime | None = None
     revoked_at: datetime | None = None
     user_agent: str = Field(default="", max_length=300)
+    # Crew sessions are bound to the enrolled device they were opened on (app.devices).
+    device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
 
 
 class Token(SQLModel):

@@ -4,21 +4,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.models import Role, Token, User, UserPublic
 from app.core.config import get_settings
-from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, SessionDep
+from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, SessionDep, bearer_token
 from app.core.errors import AuthFailed
 from app.core.i18n import LANGUAGES
 from app.core.templating import render
+from app.devices import service as devices
+from app.devices.deps import DEVICE_HEADER
 
 router = APIRouter(tags=["auth"])
 
-HOME_BY_ROLE = {Role.admin: "/staff/", Role.staff: "/staff/"}
+HOME_BY_ROLE = {Role.admin: "/staff/", Role.staff: "/staff/", Role.doctor: "/doctor/", Role.resident: "/me/"}
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -123,9 +125,28 @@ def issue_token(
     except AuthFailed:
         _audit_sign_in(engine, request, username=form.username, user=auth.get_user(session=session, username=form.username.strip()), ok=False, channel="api")
         raise
+    device, hours = None, get_settings().api_token_hours
+    if Role(user.role) == Role.paramedic:
+        # Crews sign in only on an enrolled device; the session is bound to it and ends with the shift.
+        try:
+            device = devices.by_token(session=session, token=request.headers.get(DEVICE_HEADER))
+        except devices.DeviceRefused:
+            _audit_sign_in(engine, request, username=user.username, user=user, ok=False, channel="api (device)")
+            raise
+        hours = get_settings().shift_hours
     _audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api")
-    token, record = auth.start_session(session=session, user=user, kind="api", user_agent=request.headers.get("user-agent", ""))
-    return Token(access_token=token, expires_in=get_settings().api_token_hours * 3600)
+    token, record = auth.start_session(session=session, user=user, kind="api", user_agent=request.headers.get("user-agent", ""),
+                                       device_id=device.id if device else None, hours=hours)
+    return Token(access_token=token, expires_in=hours * 3600)
+
+
+@router.post("/api/v1/auth/logout", status_code=204)
+def revoke_token(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """End the bearer session of this request (sign-out in the EMS app); a cookie session is left to /logout."""
+    token = bearer_token(request)
+    if token:
+        auth.end_session(session=session, token=token)
+    return Response(status_code=204)
 
 
 @router.get("/api/v1/me", response_model=UserPublic)

@@ -18,6 +18,7 @@ ROLE_SOURCE = {
     Role.doctor: Source.doctor,
     Role.paramedic: Source.staff,
     Role.resident: Source.resident,
+    Role.network: Source.network,
 }
 
 
@@ -76,10 +77,11 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
     return user
 
 
-def start_session(*, session: Session, user: User, kind: str = "web", user_agent: str = "") -> tuple[str, AuthSession]:
+def start_session(*, session: Session, user: User, kind: str = "web", user_agent: str = "",
+                  device_id: int | None = None, hours: int | None = None) -> tuple[str, AuthSession]:
     """Open a new session and return its token (shown once, only its hash is stored)."""
     settings = get_settings()
-    hours = settings.session_hours if kind == "web" else settings.api_token_hours
+    hours = hours or (settings.session_hours if kind == "web" else settings.api_token_hours)
     token = new_token()
     record = AuthSession(
         token_hash=token_digest(token),
@@ -87,15 +89,21 @@ def start_session(*, session: Session, user: User, kind: str = "web", user_agent
         kind=kind,
         expires_at=utcnow() + timedelta(hours=hours),
         user_agent=user_agent[:300],
+        device_id=device_id,
     )
     session.add(record)
     session.commit()
     return token, record
 
 
+def find_session(*, session: Session, token: str) -> AuthSession | None:
+    """The session row of ``token`` whatever its state (revoked or expired ones included)."""
+    return session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(token))).first()
+
+
 def user_for_token(*, session: Session, token: str, kind: str) -> User | None:
     """The active user behind a valid, unexpired session token, or None."""
-    record = session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(token))).first()
+    record = find_session(session=session, token=token)
     now = utcnow()
     if record is None or record.kind != kind or record.revoked_at or record.expires_at <= now:
         return None

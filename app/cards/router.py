@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import SQLModel
 
+from app.audit.deps import audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
@@ -17,7 +18,7 @@ from app.core.templating import render
 
 router = APIRouter(tags=["cards"])
 staff_api = APIRouter(prefix="/api/v1/persons/{person_id}/cards", tags=["cards"],
-                      dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+                      dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))])
 
 # Offline verifiers cache these; a short max-age keeps revocations moving, ETag avoids refetching.
 _PUBLIC_CACHE = "public, max-age=300"

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.cards.credential import CardClaims, issue_credential, new_card_id
 from app.cards.keyset import b64url_encode
-from app.cards.keystore import KeyStore
+from app.cards.keystore import KeyStore, SigningKey
 from app.cards.models import REISSUE_REASONS, Card, CardStatus, RevocationCounter, RevokeReason
 from app.cards.qr import QrSegment, cose_from_qr, qr_segments
 from app.cards.revocation import RevocationEntry, RevocationList, build_revocation_document
@@ -59,10 +59,15 @@ def _history(session: Session, actor: Actor, person: Person, card: Card, action:
                    changes=[("card", old, new)], person_id=person.id, household_id=person.household_id)
 
 
+@lru_cache(maxsize=4)
+def _signer(directory: Path, kid: bytes) -> SigningKey:
+    # Loading a PEM key costs more than signing; a batch of first prints issues thousands of cards.
+    return _keystore_at(directory).signing_key()
+
+
 def _issue(session: Session, actor: Actor, person: Person, *, card_id: bytes, serial: int) -> Card:
     store = keystore()
-    store.ensure_active()
-    signer = store.signing_key()
+    signer = _signer(store.directory, store.ensure_active().kid)
     issued = issue_credential(claims=CardClaims(card_id=card_id, serial=serial, issued_at=int(time.time())),
                               signer=signer, base_url=get_settings().public_url)
     card = Card(person_id=person.id, card_id=card_id.hex(), serial=serial, issued_by=actor.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
+from app.audit.deps import audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
@@ -12,7 +13,7 @@ from app.core.deps import FormData, IdPath, SessionDep, StaffUser, require_roles
 from app.core.errors import Invalid
 
 router = APIRouter(prefix="/staff/persons/{person_id}/cards", include_in_schema=False,
-                   dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+                   dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))])
 
 
 def _reason(form: dict[str, str]) -> RevokeReason:

@@ -29,12 +29,23 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = None
     session_hours: int = 12
     api_token_hours: int = 12
+    # A paramedic's session on an enrolled device ends with the shift.
+    shift_hours: int = Field(default=12, ge=1, le=24)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     default_language: Literal["ja", "en"] = "ja"
     timezone: str = "Asia/Tokyo"
     # Upload limit for imports (bytes).
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Audit log (docs/audit.md): a signed checkpoint every N records, and the thresholds above
+    # which accesses are flagged for review on the admin audit page.
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    audit_burst_persons: int = Field(default=20, ge=2)  # distinct persons viewed by one account …
+    audit_burst_minutes: int = Field(default=10, ge=1)  # … within this many minutes
+    audit_odd_hours_start: int = Field(default=22, ge=0, le=23)  # JST hour, inclusive
+    audit_odd_hours_end: int = Field(default=6, ge=0, le=23)  # JST hour, exclusive
+    audit_odd_hours_roles: str = "admin,staff"  # crews and doctors work at night; office roles do not
+    audit_anomaly_days: int = Field(default=30, ge=1)  # how far back the anomaly panel looks
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> "Settings":

@@ -30,11 +30,15 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def request_token(request: Request) -> tuple[str | None, str]:
+    """The session token and its kind: a bearer token (API) wins over the cookie (web UI)."""
+    token = bearer_token(request)
+    return (token, "api") if token is not None else (request.cookies.get(SESSION_COOKIE), "web")
+
+
 def get_current_user(request: Request, session: SessionDep) -> User:
     """The signed-in user, from a bearer token (API) or the session cookie (web UI)."""
-    token, kind = bearer_token(request), "api"
-    if token is None:
-        token, kind = request.cookies.get(SESSION_COOKIE), "web"
+    token, kind = request_token(request)
     user = auth.user_for_token(session=session, token=token, kind=kind) if token else None
     if user is None:
         raise NotAuthenticated("ログインしてください")

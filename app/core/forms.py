@@ -39,14 +39,20 @@ def _is_date_field(annotation) -> bool:
     return annotation is date or date in typing.get_args(annotation)
 
 
-def message_for(error: dict) -> str:
-    """A translated message for one pydantic error."""
+def message_id(error: dict) -> tuple[str, dict]:
+    """The message id and its parameters for one pydantic error (for translating later)."""
     kind = error["type"]
     if kind == "value_error":
         # Our validators raise ValueError with a Japanese message id.
-        return _(str(error["ctx"]["error"]))
+        return str(error["ctx"]["error"]), {}
     template = _PYDANTIC_MESSAGES.get(kind, "入力内容を確認してください")
-    return _(template, **{k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, str))})
+    return template, {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, str))}
+
+
+def message_for(error: dict) -> str:
+    """A translated message for one pydantic error."""
+    message, params = message_id(error)
+    return _(message, **params)
 
 
 def errors_of(exc: ValidationError) -> dict[str, str]:

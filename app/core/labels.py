@@ -6,7 +6,8 @@ from enum import Enum
 from app.core.i18n import gettext
 
 LABELS: dict[str, dict[str, str]] = {
-    "role": {"admin": "管理者", "staff": "市職員", "doctor": "医師", "paramedic": "救急隊員", "resident": "住民・家族"},
+    "role": {"admin": "管理者", "staff": "市職員", "doctor": "医師", "paramedic": "救急隊員", "resident": "住民・家族",
+             "network": "医療機関システム"},
     "source": {"resident": "本人・家族", "staff": "市職員", "doctor": "医師", "network": "医療機関", "import": "一括取込"},
     "sex": {"male": "男性", "female": "女性", "other": "その他", "unknown": "未記入"},
     "status": {"active": "在宅", "moved": "転出", "deceased": "死亡"},
@@ -20,7 +21,7 @@ LABELS: dict[str, dict[str, str]] = {
                  "current": "現在の病気", "past": "既往歴", "surgery": "手術", "device": "植込み機器"},
     "dnar": {"unknown": "未確認", "none": "なし", "exists": "あり"},
     "blood": {"unknown": "不明"},
-    "consent_method": {"written": "書面", "proxy": "代理人の書面", "verbal": "口頭"},
+    "consent_method": {"written": "書面", "proxy": "代理人の書面", "verbal": "口頭", "online": "オンライン（本人・家族）"},
     "field": {
         "family_name": "氏", "given_name": "名", "family_name_kana": "フリガナ（氏）", "given_name_kana": "フリガナ（名）",
         "print_name": "印刷用の表記", "birth_date": "生年月日", "sex": "性別", "phone": "電話番号", "status": "状態",

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.audit.deps import record_access
+from app.audit.deps import audited_changes, record_access
 from app.auth import service as auth
 from app.auth.models import Role
 from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser, require_roles
 from app.households import service as households
 from app.households.models import Household, HouseholdCreate, HouseholdPublic, HouseholdUpdate
 
-router = APIRouter(prefix="/api/v1/households", tags=["households"], dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+router = APIRouter(prefix="/api/v1/households", tags=["households"],
+                   dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("household"))])
 
 
 @router.get("", response_model=list[HouseholdPublic])

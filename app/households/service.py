@@ -41,7 +41,7 @@ def create(*, session: Session, actor: Actor, data: HouseholdCreate, commit: boo
     return household
 
 
-def update(*, session: Session, actor: Actor, household_id: int, data: HouseholdUpdate) -> Household:
+def update(*, session: Session, actor: Actor, household_id: int, data: HouseholdUpdate, commit: bool = True) -> Household:
     """Change a household; refuses when someone else saved it since ``data.version``."""
     household = get(session=session, household_id=household_id)
     if household.version != data.version:
@@ -57,6 +57,8 @@ def update(*, session: Session, actor: Actor, household_id: int, data: Household
         household.updated_at = utcnow()
         history.record(session=session, actor=actor, entity="household", entity_id=household.id, action="update", changes=diff, household_id=household.id)
     session.add(household)
+    if not commit:
+        return household
     with conflict_on_stale(session, CONFLICT_MESSAGE):
         session.commit()
     session.refresh(household)

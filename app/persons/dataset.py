@@ -85,6 +85,25 @@ def end_entry(*, session: Session, actor: Actor, entry_id: int, status: Clinical
     return entry
 
 
+def confirm_entry(*, session: Session, actor: Actor, entry_id: int) -> ClinicalEntry:
+    """A doctor confirms an entry (e.g. one a resident reported): it becomes doctor-confirmed, dated today."""
+    entry = session.get(ClinicalEntry, entry_id)
+    if entry is None:
+        raise NotFound("項目が見つかりません")
+    person = _person(session, entry.person_id)
+    history.record(
+        session=session, actor=actor, entity="clinical", entity_id=entry.id, action="update",
+        changes=[(f"{entry.kind}.source", f"{entry.source.value}:{entry.source_detail}", f"{actor.source.value}:{actor.name}")],
+        person_id=person.id, household_id=person.household_id,
+    )
+    entry.source, entry.source_detail = actor.source, actor.name
+    entry.last_confirmed_on = today_jst()
+    entry.updated_at = utcnow()
+    session.add(entry)
+    session.commit()
+    return entry
+
+
 def list_contacts(*, session: Session, person_id: int) -> list[EmergencyContact]:
     """Emergency contacts in the order they should be called."""
     stmt = select(EmergencyContact).where(EmergencyContact.person_id == person_id)

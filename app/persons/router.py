@@ -1,9 +1,9 @@
 """JSON API for persons. Reads of medical data go through the audited dependency."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from app.audit.deps import PersonHistoryView, PersonView, record_access
+from app.audit.deps import PersonHistoryView, PersonView, audited_changes, record_access
 from app.auth import service as auth
 from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser
 from app.history import service as history
@@ -15,7 +15,7 @@ from app.persons.models import (
 )
 from app.persons.schemas import PersonDetail, PersonHistory, PersonSummary
 
-router = APIRouter(prefix="/api/v1", tags=["persons"])
+router = APIRouter(prefix="/api/v1", tags=["persons"], dependencies=[Depends(audited_changes("person"))])
 
 
 @router.get("/persons", response_model=list[PersonSummary])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import PersonHistoryView, PersonView
+from app.audit.deps import PersonHistoryView, PersonView, audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
@@ -26,7 +26,8 @@ from app.persons.models import (
     Person, PersonCreate, PersonUpdate,
 )
 
-router = APIRouter(prefix="/staff", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+router = APIRouter(prefix="/staff", include_in_schema=False,
+                   dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("person"))])
 
 
 def _form_page(request: Request, session, *, household, person=None, values=None, errors=None, status_code=200, latest=None):

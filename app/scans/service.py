@@ -1,9 +1,12 @@
 """Verify a scanned card and assemble the emergency summary."""
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.cards import service as cards
@@ -17,17 +20,36 @@ from app.directory.models import Institution, Practitioner
 from app.households.models import Household
 from app.persons import dataset
 from app.persons.models import ClinicalKind, Person
-from app.scans.schemas import EmergencySummary, SummaryContact, SummaryDoctor, SummaryEntry
+from app.audit.models import AuditEvent
+from app.core.errors import Forbidden, Invalid, NotFound
+from app.directory import service as directory
+from app.directory.models import InstitutionKind
+from app.scans.models import OfflineAccess, Transport
+from app.scans.schemas import EmergencySummary, OfflineScan, SummaryContact, SummaryDoctor, SummaryEntry
 
 # Shown to the crew when the signature is good but the server has no such card (e.g. a
 # database restored from an older backup): treat like a revoked card, ask for the fridge sheet.
 UNREGISTERED = "このカードは登録が見つかりません（冷蔵庫の情報シートを確認してください）"
 
 
+NUMBER_NOT_FOUND = "このカード番号は見つかりません（番号を確かめるか、冷蔵庫の情報シートを確認してください）"
+_CARD_NUMBER = re.compile(r"^([0-9A-F]{16})([0-9]{1,5})$")
+
+
 @dataclass(frozen=True)
 class Verified:
     result: VerificationResult
     card: Card | None
+
+
+def card_by_number(*, session: Session, card_number: str) -> Card | None:
+    """The card whose printed number was typed (``374A-DF8F-AFC5-6999-01``; spaces, hyphens, case ignored)."""
+    # Full-width digits and dashes (a Japanese keyboard) are folded; the long vowel mark passes for a dash.
+    text = re.sub(r"[\s\-\u2010-\u2015\u30fc\uff0d]", "", unicodedata.normalize("NFKC", card_number)).upper()
+    match = _CARD_NUMBER.match(text)
+    if match is None or int(match.group(2)) > 0xFFFF:
+        return None
+    return cards.find(session=session, card_id=bytes.fromhex(match.group(1)), serial=int(match.group(2)))
 
 
 def check(*, session: Session, qr: str) -> Verified:
@@ -91,3 +113,51 @@ def summarize(*, session: Session, person: Person) -> EmergencySummary:
         last_confirmed_by=person.last_confirmed_by,
         consent_in_force=dataset.current_consent(session=session, person_id=person.id) is not None,
     )
+
+
+def offline_receipt(*, session: Session, client_id: str) -> OfflineAccess | None:
+    """The offline record already received under ``client_id``, if any."""
+    return session.exec(select(OfflineAccess).where(OfflineAccess.client_id == client_id)).first()
+
+
+def offline_person(*, session: Session, data: OfflineScan) -> Person | None:
+    """The person whose card was scanned offline (None for a card the server does not know)."""
+    card = cards.find(session=session, card_id=bytes.fromhex(data.card_id), serial=data.serial)
+    return session.get(Person, card.person_id) if card else None
+
+
+def store_offline(*, session: Session, data: OfflineScan, audit_id: int, device_id: int, user_id: int) -> tuple[OfflineAccess, bool]:
+    """Keep the offline record; (row, False) when a concurrent resend stored it first."""
+    row = OfflineAccess(client_id=str(data.client_id), audit_id=audit_id, device_id=device_id, user_id=user_id,
+                        card_id=data.card_id, serial=data.serial, scanned_at=data.scanned_at)
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return offline_receipt(session=session, client_id=str(data.client_id)), False
+    session.refresh(row)
+    return row, True
+
+
+def own_scan(*, session: Session, audit_id: int, user_id: int) -> AuditEvent:
+    """The user's own successful scan (a ``scan.view`` audit record), or NotFound / Forbidden."""
+    event = session.get(AuditEvent, audit_id)
+    if event is None or event.action != "scan.view" or event.person_id is None:
+        raise NotFound("この読み取りの記録が見つかりません")
+    if event.actor_user_id != user_id:
+        raise Forbidden("搬送先は、自分が読み取った記録にだけ登録できます")
+    return event
+
+
+def choose_destination(*, session: Session, event: AuditEvent, institution_id: int, device_id: int | None, user_id: int) -> Transport:
+    """Record the hospital chosen for the scanned person (a hospital of the region, still active)."""
+    institution = directory.get_institution(session=session, institution_id=institution_id)
+    if institution.kind != InstitutionKind.hospital or not institution.active:
+        raise Invalid("搬送先は地域の病院から選んでください", field="institution_id")
+    transport = Transport(audit_id=event.id, person_id=event.person_id, institution_id=institution.id, incident=event.incident,
+                          device_id=device_id, user_id=user_id)
+    session.add(transport)
+    session.commit()
+    session.refresh(transport)
+    return transport

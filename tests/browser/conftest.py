@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,15 +83,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _postgres_live_database(test_url: str) -> tuple[str, str]:
-    """Recreate ``<db>_live`` next to the test database; return (its URL, admin conninfo)."""
+def _postgres_live_database(test_url: str, suffix: str) -> tuple[str, str]:
+    """Recreate ``<db>_<suffix>_<pid>`` next to the test database; return (its URL, admin conninfo)."""
     import psycopg
     from psycopg import sql
     from sqlalchemy.engine import make_url
 
     url = make_url(test_url).set(drivername="postgresql")
     # One per test run (and xdist worker), so that runs side by side never share a live database.
-    name = f"{url.database}_live_{os.getpid()}"
+    name = f"{url.database}_{suffix}_{os.getpid()}"
     admin = url.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -122,13 +124,13 @@ def _wait_until_healthy(server: LiveServer) -> None:
     raise AssertionError(f"lifeline serve did not answer /healthz in {START_TIMEOUT_S}s ({last_error}):\n{server.log_tail()}")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> LiveServer:
-    data_dir = tmp_path_factory.mktemp("live-server")
+@contextmanager
+def running_server(data_dir: Path, *, db_suffix: str) -> Iterator[LiveServer]:
+    """``lifeline demo`` then ``lifeline serve`` on a free port, with its own data dir and database."""
     test_url = os.environ.get("LIFELINE_TEST_DATABASE_URL", "")
     database_url, admin = "", ""
     if test_url.startswith(("postgresql", "postgres://")):
-        database_url, admin = _postgres_live_database(test_url)
+        database_url, admin = _postgres_live_database(test_url, db_suffix)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     # The test process's own LIFELINE_* settings (set by tests/conftest.py) must not leak in.
@@ -154,6 +156,12 @@ def live_server(tmp_path_factory) -> LiveServer:
             server.process.wait()
         if admin:
             _drop_postgres_database(admin, database_url)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    with running_server(tmp_path_factory.mktemp("live-server"), db_suffix="live") as server:
+        yield server
 
 
 # Package scope, not session: while the sync API is open, its event loop counts as running in

@@ -11,12 +11,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from tests.browser.conftest import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, LiveServer, _free_port, _lifeline_command,
-                                    _run_cli, _wait_until_healthy)
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, LiveServer, running_server
 from tests.browser.conftest import pytest_runtest_makereport  # noqa: F401  (screenshots of failed tests)
 from tests.ems import fake_camera
 
@@ -24,28 +24,6 @@ PHONE = {"width": 360, "height": 640}
 CARD_PERSON = "DEMO-P001"  # 見本 太郎: warfarin, insulin, penicillin allergy, DNAR
 REVOKED_PERSON = "DEMO-P002"
 SW_EVENTS = "PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"
-
-
-def _postgres_database(test_url: str) -> tuple[str, str]:
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    url = make_url(test_url).set(drivername="postgresql")
-    name = f"{url.database}_ems_{os.getpid()}"
-    admin = url.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return url.set(database=name).render_as_string(hide_password=False), admin
-
-
-def _drop(admin: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @dataclass
@@ -68,36 +46,9 @@ class EmsServer:
 
 
 @pytest.fixture(scope="session")
-def ems_server(tmp_path_factory) -> EmsServer:
-    data_dir = tmp_path_factory.mktemp("ems-live-server")
-    test_url = os.environ.get("LIFELINE_TEST_DATABASE_URL", "")
-    database_url, admin = _postgres_database(test_url) if test_url.startswith(("postgresql", "postgres://")) else ("", "")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-    env |= {"LIFELINE_ENVIRONMENT": "development", "LIFELINE_DATA_DIR": str(data_dir), "LIFELINE_DATABASE_URL": database_url,
-            "LIFELINE_PUBLIC_URL": url, "PYTHONUNBUFFERED": "1"}
-    demo = _run_cli(["demo"], env=env, cwd=data_dir)
-    logins = json.loads((data_dir / "demo-logins.json").read_text())
-    log_path = data_dir / "server.log"
-    live = LiveServer(url=url, data_dir=data_dir, env=env, logins=logins, demo_output=demo.stdout, log_path=log_path)
-    with log_path.open("w") as log:
-        live.process = subprocess.Popen(_lifeline_command() + ["serve", "--host", "127.0.0.1", "--port", str(port)],
-                                        env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_healthy(live)
+def ems_server(tmp_path_factory) -> Iterator[EmsServer]:
+    with running_server(tmp_path_factory.mktemp("ems-live-server"), db_suffix="ems") as live:
         yield EmsServer(live)
-    finally:
-        live.process.terminate()
-        try:
-            live.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            live.process.kill()
-            live.process.wait()
-        if admin:
-            from sqlalchemy.engine import make_url
-
-            _drop(admin, make_url(database_url).database)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """EMS devices, crew sessions bound to a device, offline access records, destination hospitals
 
-Revision ID: 0005_devices
+Revision ID: 0004_devices
 Revises: 0003_import_jobs
 """
 from alembic import op
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0005_devices'
+revision = '0004_devices'
 down_revision = '0003_import_jobs'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """resident access codes: the code on the issuance letter (app.residents)
 
-Revision ID: 0004_resident_access_codes
-Revises: 0005_devices
+Revision ID: 0005_resident_access_codes
+Revises: 0004_devices
 Create Date: 2026-11-24 11:30:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0004_resident_access_codes'
-down_revision = '0005_devices'
+revision = '0005_resident_access_codes'
+down_revision = '0004_devices'
 branch_labels = None
 depends_on = None
 
