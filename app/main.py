@@ -105,47 +105,48 @@ def _install_middleware(app: FastAPI) -> None:
 
 def routers() -> list[APIRouter]:
     """Every router of the service, in inclusion order (also walked by the authorization test)."""
+    from app.audit import admin_views as audit_admin_views
+    from app.audit import review_views as audit_review_views
     from app.auth import router as auth_router
     from app.cards import router as cards_router
     from app.cards import views as card_views
     from app.core import health
-    from app.directory import views as directory_views
-    from app.households import router as households_router
-    from app.households import views as household_views
-    from app.imports import views as import_views
-    from app.persons import router as persons_router
-    from app.persons import views as person_views
-    from app.scans import router as scans_router
-
-    modules = (health, auth_router, households_router, persons_router, cards_router, scans_router,
-               household_views, person_views, card_views, directory_views, import_views)
     from app.devices import router as devices_router
     from app.devices import views as device_views
     from app.directory import router as directory_router
+    from app.directory import views as directory_views
     from app.ems import serving as ems
-
-    modules += (devices_router, device_views, directory_router, ems)
-    from app.printing import views as print_views
-
-    modules += (print_views,)
-    from app.persons import doctor_views as person_doctor_views
-    from app.residents import documents_views as resident_documents, staff_views as resident_staff_views
-    from app.residents import start_views as resident_start, views as resident_views
-
-    # Before the audit routers: the household view is the resident's home at /me/.
-    modules += (resident_start, resident_views, resident_documents, resident_staff_views, person_doctor_views)
-    from app.audit import admin_views as audit_admin_views
-    from app.audit import review_views as audit_review_views
-
+    from app.households import router as households_router
+    from app.households import views as household_views
+    from app.imports import views as import_views
     from app.network import admin_views as network_admin_views
-    from app.network import ems_api as network_ems_api
-    from app.network import hospital_views
     from app.network import directory_api as fhir_directory
     from app.network import discovery as fhir_discovery
+    from app.network import ems_api as network_ems_api
+    from app.network import hospital_views
     from app.network import router as fhir_router
+    from app.persons import doctor_views as person_doctor_views
+    from app.persons import router as persons_router
+    from app.persons import views as person_views
+    from app.printing import views as print_views
+    from app.residents import documents_views as resident_documents
+    from app.residents import staff_views as resident_staff_views
+    from app.residents import start_views as resident_start
+    from app.residents import views as resident_views
+    from app.scans import router as scans_router
 
-    modules += (fhir_discovery, fhir_router, fhir_directory, hospital_views, network_ems_api, network_admin_views)
-
+    modules = (
+        health, auth_router,
+        # JSON API
+        households_router, persons_router, cards_router, scans_router, devices_router, directory_router, network_ems_api,
+        # staff and admin web UI
+        household_views, person_views, card_views, directory_views, import_views, print_views, device_views,
+        network_admin_views, resident_staff_views,
+        # EMS app, residents (before the audit routers: /me/ is the household view), doctors, hospitals
+        ems, resident_start, resident_views, resident_documents, person_doctor_views, hospital_views,
+        # FHIR
+        fhir_discovery, fhir_router, fhir_directory,
+    )
     return ([module.router for module in modules] + [cards_router.staff_api]
             + list(audit_review_views.routers) + list(audit_admin_views.routers))
 
