@@ -106,7 +106,8 @@ def test_cr80_card_page_size_qr_module_and_text(db, world):
     image = raster(pdf, 0, 600)
     found = decode(image)[0]
     assert_quiet_zone(image, found)
-    assert found.extra["ECLevel"] == "M" and int(found.extra["Version"]) <= 8
+    # The demo/test host (http://127.0.0.1:8000) is short enough for version 7 (docs/card-format.md).
+    assert found.extra["ECLevel"] == "M" and int(found.extra["Version"]) <= 7
     corners = found.position
     width_px = ((corners.top_right.x - corners.top_left.x) ** 2 + (corners.top_right.y - corners.top_left.y) ** 2) ** 0.5
     modules = 4 * int(found.extra["Version"]) + 17
