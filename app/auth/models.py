@@ -18,7 +18,7 @@ class Role(str, Enum):
     network = "network"  # a hospital's or clinic's system (app.network), never a person
 
 
-# Roles that must use two-factor sign-in once it is enforced (DESIGN.md §6).
+# Roles that must sign in with a second factor (DESIGN.md §6); others may opt in (app.auth.totp).
 SECOND_FACTOR_ROLES = frozenset({Role.admin, Role.staff, Role.doctor})
 
 
@@ -41,16 +41,19 @@ class User(UserBase, table=True):
     is_active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = None
-    # TOTP second factor: the secret is stored encrypted; enforced per role (issue 9).
+    # TOTP second factor: the secret is stored encrypted; it counts only once confirmed.
     totp_secret: str | None = secret_field()
     totp_confirmed_at: datetime | None = None
+    # The time step of the last accepted code: a code is never accepted twice (RFC 6238 §5.2).
+    totp_last_step: int | None = None
     created_at: datetime = created_at_field()
     password_changed_at: datetime | None = None
     last_login_at: datetime | None = None
 
 
 class UserCreate(UserBase):
-    password: str = Field(min_length=12, max_length=256)
+    # Length and content rules live in app.auth.passwords (they depend on the role).
+    password: str = Field(min_length=1, max_length=256)
 
 
 class UserPublic(UserBase):
@@ -73,6 +76,19 @@ class AuthSession(SQLModel, table=True):
     user_agent: str = Field(default="", max_length=300)
     # Crew sessions are bound to the enrolled device they were opened on (app.devices).
     device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A single-use code for signing in without the authenticator; only its SHA-256 is kept.
+
+    Codes carry 80 random bits, so a plain hash is as safe as a slow one and is looked up directly.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+    used_at: datetime | None = None
 
 
 class Token(SQLModel):

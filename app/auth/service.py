@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
-from app.auth.models import AuthSession, Role, User, UserCreate
+from app.auth import passwords
+from app.auth.models import SECOND_FACTOR_ROLES, AuthSession, Role, User, UserCreate
 from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.errors import AuthFailed, Conflict, Invalid
@@ -27,21 +29,12 @@ def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, name=user.display_name or user.username, source=ROLE_SOURCE[Role(user.role)], role=user.role)
 
 
-def check_password_rules(*, password: str, username: str) -> None:
-    """Refuse passwords that are short or repeat the username (MHLW guideline 6.0 Q&A)."""
-    if len(password) < 12:
-        raise Invalid("パスワードは12文字以上にしてください", field="password")
-    if username.lower() in password.lower():
-        raise Invalid("パスワードにユーザー名を含めないでください", field="password")
-    if len(set(password)) < 5:
-        raise Invalid("パスワードが単純すぎます", field="password")
-
-
 def create_user(*, session: Session, data: UserCreate) -> User:
     """Create a user with an Argon2 password hash."""
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict("ユーザー名「%(name)s」は既に使われています", name=data.username)
-    check_password_rules(password=data.password, username=data.username)
+    passwords.check_rules(password=data.password, username=data.username, display_name=data.display_name,
+                          second_factor=passwords.has_second_factor(role=Role(data.role), totp_enabled=False))
     user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
     user.password_changed_at = utcnow()
     session.add(user)
@@ -50,31 +43,73 @@ def create_user(*, session: Session, data: UserCreate) -> User:
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User:
-    """Check a password, counting failures and locking the account after too many."""
-    settings = get_settings()
-    user = session.exec(select(User).where(User.username == username.strip())).first()
-    now = utcnow()
-    if user is not None and user.locked_until and user.locked_until > now:
-        verify_password(password, None)  # same cost as a real check
+def needs_second_step(user: User) -> bool:
+    """True when a password alone does not sign this user in: a required role, or TOTP turned on."""
+    return Role(user.role) in SECOND_FACTOR_ROLES or user.totp_confirmed_at is not None
+
+
+def ensure_not_locked(*, user: User) -> None:
+    """Refuse a locked account, at any step of the sign-in."""
+    if user.locked_until and user.locked_until > utcnow():
         raise AuthFailed("ログインの失敗が続いたため、このアカウントは一時的にロックされています。しばらくしてからお試しください")
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-                user.failed_logins = 0
-            session.add(user)
-            session.commit()
-        raise AuthFailed("ユーザー名またはパスワードが違います")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+
+
+def count_failure(*, session: Session, user: User) -> None:
+    """Count a wrong password or code; too many lock the account for a while. Commits."""
+    settings = get_settings()
+    user.failed_logins += 1
+    if user.failed_logins >= settings.login_max_failures:
+        user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
+        user.failed_logins = 0
     session.add(user)
     session.commit()
+
+
+def complete_sign_in(*, session: Session, user: User) -> None:
+    """Every factor checked: forget earlier failures and note the sign-in. Commits."""
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    session.add(user)
+    session.commit()
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User:
+    """Check a password, counting failures and locking the account after too many.
+
+    For a user with a second step (``needs_second_step``) the failure count is left as it is:
+    it is reset only when the code is right too, so a known password does not buy fresh guesses.
+    """
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is not None and user.locked_until and user.locked_until > utcnow():
+        verify_password(password, None)  # same cost as a real check
+        ensure_not_locked(user=user)
+    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+        if user is not None:
+            count_failure(session=session, user=user)
+        raise AuthFailed("ユーザー名またはパスワードが違います")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
+        session.commit()
+    if not needs_second_step(user):
+        complete_sign_in(session=session, user=user)
     return user
+
+
+def change_password(*, session: Session, user: User, current: str, new: str, new2: str) -> int:
+    """Check the current password and the rules, store the new hash and end every session; returns sessions ended."""
+    if not verify_password(current, user.password_hash):
+        count_failure(session=session, user=user)
+        raise Invalid("現在のパスワードが違います", field="current")
+    if new != new2:
+        raise Invalid("2回入力したパスワードが ちがいます", field="new2")
+    passwords.check_rules(password=new, username=user.username, display_name=user.display_name,
+                          second_factor=passwords.has_second_factor(role=Role(user.role), totp_enabled=user.totp_confirmed_at is not None))
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    return end_all_sessions(session=session, user_id=user.id)  # commits the new hash with the revocation
 
 
 def start_session(*, session: Session, user: User, kind: str = "web", user_agent: str = "",
@@ -120,6 +155,14 @@ def end_session(*, session: Session, token: str) -> None:
         record.revoked_at = utcnow()
         session.add(record)
         session.commit()
+
+
+def end_all_sessions(*, session: Session, user_id: int) -> int:
+    """Revoke every live session of a user ("sign out everywhere"); returns how many. Commits."""
+    result = session.exec(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+                          .values(revoked_at=utcnow()))
+    session.commit()
+    return result.rowcount
 
 
 def get_user(*, session: Session, username: str) -> User | None:

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
+from app.auth import passwords
 from app.auth import service as auth
 from app.auth.models import AuthSession, Role, User, UserCreate
 from app.core.clock import utcnow
@@ -94,7 +95,8 @@ def check_account(*, session: Session, username: str, password: str, password2: 
         raise Invalid("ログイン名は、半角の英字・数字で3文字以上にしてください（. _ - も使えます）", field="username")
     if auth.get_user(session=session, username=username) is not None:
         raise Conflict("このログイン名は、すでに使われています。別の名前にしてください")
-    auth.check_password_rules(password=password, username=username)
+    # No second factor yet when the account is made, so the longer rule applies.
+    passwords.check_rules(password=password, username=username, display_name=display_name, second_factor=False)
     if password != password2:
         raise Invalid("2回入力したパスワードが ちがいます", field="password2")
     if len(display_name) > 100:

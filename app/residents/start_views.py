@@ -1,12 +1,13 @@
 """First sign-in with the letter's access code (public): code + date of birth → own account."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.models import Role
+from app.core import ratelimit
 from app.core.config import get_settings
 from app.core.deps import SESSION_COOKIE, EngineDep, FormData, SessionDep
 from app.core.errors import AuthFailed, DomainError, Invalid
@@ -38,7 +39,7 @@ def start_page(request: Request):
     return _page(request)
 
 
-@router.post("/start")
+@router.post("/start", dependencies=[Depends(ratelimit.code)])
 def start(request: Request, session: SessionDep, engine: EngineDep, form: FormData):
     values = {k: form.get(k, "").strip()[:200] for k in FIELDS}
     password, password2 = form.get("password", "")[:1000], form.get("password2", "")[:1000]

@@ -38,7 +38,33 @@ def test_users_add_refuses_bad_input(cli_dir):
     assert run(["users", "add", "--role", "staff", "--username", "nostdin"], cli_dir).returncode == 1
 
 
+def test_users_reset_2fa_removes_the_authenticator_and_ends_sessions(cli_dir):
+    import sqlite3
+
+    assert run(["users", "add", "--role", "doctor", "--username", "lost-phone", "--password-stdin"], cli_dir, "a long passphrase 2026\n").returncode == 0
+    # Set up an authenticator through the service, in the command's own data directory (its own keys).
+    enrol = ("import pyotp; from sqlmodel import Session; import app.models; from app.core import db; from app.auth import service, totp\n"
+             "with Session(db.get_engine()) as s:\n"
+             "    u = service.get_user(session=s, username='lost-phone'); secret = totp.new_secret()\n"
+             "    totp.confirm_enrolment(session=s, user=u, secret=secret, code=pyotp.TOTP(secret).now()); service.start_session(session=s, user=u)\n")
+    env = {**os.environ, "LIFELINE_DATA_DIR": str(cli_dir), "LIFELINE_DATABASE_URL": "", "LIFELINE_ENVIRONMENT": "development"}
+    subprocess.run([sys.executable, "-c", enrol], env=env, check=True, timeout=120)
+    with sqlite3.connect(cli_dir / "lifeline.sqlite3") as conn:
+        user_id = conn.execute("select id from user where username='lost-phone'").fetchone()[0]
+        assert conn.execute("select count(*) from recoverycode where user_id=?", (user_id,)).fetchone()[0] == 10
+    r = run(["users", "reset-2fa", "--username", "lost-phone"], cli_dir)
+    assert r.returncode == 0 and "1 sessions ended" in r.stdout, r.stderr
+    with sqlite3.connect(cli_dir / "lifeline.sqlite3") as conn:
+        assert conn.execute("select totp_secret, totp_confirmed_at, totp_last_step from user where id=?", (user_id,)).fetchone() == (None, None, None)
+        assert conn.execute("select count(*) from recoverycode where user_id=?", (user_id,)).fetchone()[0] == 0
+        assert conn.execute("select revoked_at is not null from authsession where user_id=?", (user_id,)).fetchone()[0] == 1
+        audited = conn.execute("select outcome, fields from auditevent where action='auth.2fa_reset' order by seq").fetchall()
+    assert audited == [("requested", "user lost-phone"), ("ok", "user lost-phone")]
+    assert run(["users", "reset-2fa", "--username", "nobody-here"], cli_dir).returncode == 1
+
+
 def test_every_command_has_help(cli_dir):
-    for args in (["--help"], ["serve", "--help"], ["demo", "--help"], ["db", "upgrade", "--help"], ["users", "add", "--help"]):
+    for args in (["--help"], ["serve", "--help"], ["demo", "--help"], ["db", "upgrade", "--help"], ["users", "add", "--help"],
+                 ["users", "reset-2fa", "--help"]):
         r = run(args, cli_dir)
         assert r.returncode == 0 and "Usage" in r.stdout, args

@@ -1,4 +1,4 @@
-"""Sign-in: CSRF, wrong passwords, lock-out, sessions, bearer tokens."""
+"""Sign-in: CSRF, wrong passwords, lock-out, sessions, bearer tokens (two factors: tests/auth/test_two_factor.py)."""
 import re
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession
 from app.core.clock import utcnow
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, next_totp_code, web_sign_in
 
 
 def _form_token(client: TestClient) -> str:
@@ -29,18 +29,19 @@ def test_sign_in_without_csrf_token_is_refused(client, personas):
     assert "再読み込み" in r.text
 
 
-def test_staff_signs_in_and_gets_a_hardened_cookie(client, personas):
-    token = _form_token(client)
-    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
+def test_staff_signs_in_and_gets_a_hardened_cookie(client, personas, db):
+    r = web_sign_in(client, db, personas.staff)
     assert r.status_code == 303 and r.headers["location"] == "/staff/"
     cookie = r.headers["set-cookie"]
     assert "lifeline_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert client.get("/staff/").status_code == 200
 
 
-def test_next_parameter_cannot_redirect_off_site(client, personas):
+def test_next_parameter_cannot_redirect_off_site(client, personas, db):
     token = _form_token(client)
     r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token, "next": "//evil.example/"}, follow_redirects=False)
+    assert r.headers["location"] == "/login/code"
+    r = client.post("/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False)
     assert r.headers["location"] == "/staff/"
 
 
@@ -75,15 +76,16 @@ def test_sign_out_revokes_the_session(login, personas):
 
 def test_sign_in_replaces_an_existing_session(client, personas, db):
     """A session cookie planted before sign-in is never promoted (session fixation)."""
-    token = _form_token(client)
+    client.get("/login")
     client.cookies.set("lifeline_session", "planted-token")
-    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
+    r = web_sign_in(client, db, personas.staff)
     issued = re.search(r"lifeline_session=([^;]+)", r.headers["set-cookie"]).group(1)
     assert issued != "planted-token" and len(issued) >= 40
 
 
-def test_api_token_flow(client, personas):
-    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD})
+def test_api_token_flow(client, personas, db):
+    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD,
+                                                "totp": next_totp_code(db, personas.staff)})
     assert r.status_code == 200
     body = r.json()
     assert body["token_type"] == "bearer" and body["expires_in"] > 0
@@ -101,7 +103,8 @@ def test_api_token_wrong_password(client, personas):
 
 
 def test_expired_and_disabled(client, personas, db):
-    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD})
+    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD,
+                                                "totp": next_totp_code(db, personas.staff)})
     bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert client.get("/api/v1/me", headers=bearer).status_code == 200
     record = db.exec(select(AuthSession).where(AuthSession.user_id == personas.staff.id)).first()
@@ -112,7 +115,8 @@ def test_expired_and_disabled(client, personas, db):
     personas.admin.is_active = False
     db.add(personas.admin)
     db.commit()
-    r = client.post("/api/v1/auth/token", data={"username": personas.admin.username, "password": TEST_PASSWORD})
+    r = client.post("/api/v1/auth/token", data={"username": personas.admin.username, "password": TEST_PASSWORD,
+                                                "totp": next_totp_code(db, personas.admin)})
     assert r.status_code == 401
 
 
@@ -122,8 +126,10 @@ def test_english_is_available(client):
     assert '<html lang="en">' in page.text
 
 
-def test_cookie_is_secure_behind_tls(app, personas):
+def test_cookie_is_secure_behind_tls(app, personas, db):
     c = TestClient(app, base_url="https://lifeline.example")
     token = _form_token(c)
     r = c.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
-    assert "Secure" in r.headers["set-cookie"]
+    assert "lifeline_pending=" in r.headers["set-cookie"] and "Secure" in r.headers["set-cookie"]
+    r = c.post("/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False)
+    assert "lifeline_session=" in r.headers["set-cookie"] and "Secure" in r.headers["set-cookie"]
