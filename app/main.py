@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import csrf_multipart, i18n
+from app.core import apidocs, csrf_multipart, i18n, logs, ratelimit, responses
 from app.core.config import get_settings
 from app.core.deps import NotAuthenticated
 from app.core.errors import DomainError
@@ -38,6 +38,14 @@ def _install_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": exc.translated()}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(ratelimit.RateLimited)
+    async def _rate_limited(request: Request, exc: ratelimit.RateLimited):
+        if _wants_json(request):
+            return ratelimit.problem(request, exc)
+        page = render(request, "error.html", status_code=429, message=exc.translated())
+        page.headers.update(exc.headers)
+        return page
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError):
@@ -87,6 +95,9 @@ def _install_middleware(app: FastAPI) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Content-Security-Policy", content_security_policy(request.url.path))
+        # Only over TLS: a browser told this on plain http (development) would refuse the server for two years.
+        if settings.sends_hsts or request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         if request.url.path.startswith(("/staff", "/admin", "/api/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -98,16 +109,20 @@ def _install_middleware(app: FastAPI) -> None:
         signing_secret=settings.signing_secret(),
         cookie_secure=settings.cookies_secure,
         cookie_samesite="Strict",
-        always_protect={"/login"},
+        always_protect={"/login", "/me/start"},  # both start a session: no login CSRF even without cookies
         send_csrf_failed=_csrf_failed,
     )
+    # Outermost of all: the request id covers every line, and the access line every answer (app.core.logs).
+    logs.install(app)
 
 
 def routers() -> list[APIRouter]:
     """Every router of the service, in inclusion order (also walked by the authorization test)."""
     from app.audit import admin_views as audit_admin_views
     from app.audit import review_views as audit_review_views
+    from app.auth import account as auth_account
     from app.auth import router as auth_router
+    from app.auth import second_step as auth_second_step
     from app.cards import router as cards_router
     from app.cards import views as card_views
     from app.core import health
@@ -136,7 +151,7 @@ def routers() -> list[APIRouter]:
     from app.scans import router as scans_router
 
     modules = (
-        health, auth_router,
+        health, auth_router, auth_second_step, auth_account,
         # JSON API
         households_router, persons_router, cards_router, scans_router, devices_router, directory_router, network_ems_api,
         # staff and admin web UI
@@ -161,10 +176,14 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         title="Tone Lifeline",
         description="利根保健医療圏 救急医療情報システム — registry, cards, EMS and regional network API",
         version="0.1.0",
+        # Swagger UI is served by app.core.apidocs with its own CSP; ReDoc would need inline styles.
+        docs_url=None, redoc_url=None,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers():
-        app.include_router(router)
+        # Every API route may answer the shared errors; declared so the published schema is true (tests/fuzz).
+        app.include_router(router, responses=responses.fhir_errors() if router.prefix.startswith("/fhir/") else responses.api_errors())
+    app.include_router(apidocs.router)
     from app.ems import serving as ems
 
     # After the routers, so that /ems/sw.js is the generated service worker.

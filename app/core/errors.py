@@ -36,6 +36,14 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class StaleVersion(Conflict):
+    """Someone saved the record after the caller read it; ``current`` is the row as stored now."""
+
+    def __init__(self, message: str, *, current=None):
+        super().__init__(message)
+        self.current = current
+
+
 class Forbidden(DomainError):
     status_code = 403
 
