@@ -9,12 +9,13 @@ import typer
 
 from app.audit import cli as audit_cli
 from app.core.config import get_settings
+from app.operations import cli as ops_cli
 
 app = typer.Typer(help="Tone Lifeline (利根ライフライン): registry, cards and EMS service.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
-keys_app = typer.Typer(help="Card-signing keys (private keys stay in LIFELINE_DATA_DIR/keys/card).", no_args_is_help=True)
+keys_app = typer.Typer(help="Card-signing keys (private keys stay in LIFELINE_DATA_DIR/keys/card) and field encryption keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
@@ -40,13 +41,16 @@ def serve(
     """Run the web service (migrations run on start)."""
     import uvicorn
 
-    from app.core import bootstrap
+    from app.core import bootstrap, logs
 
     settings = get_settings()
+    logs.configure(settings)
     bootstrap.prepare_database()
     uvicorn.run(
         "app.asgi:app", host=host or settings.host, port=port or settings.port, workers=workers,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="info",
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        # Our logging in every worker; access lines come from app.core.logs (route templates, no query strings).
+        log_config=logs.config(settings), access_log=False,
     )
 
 
@@ -103,8 +107,49 @@ def users_add(
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     except DomainError as exc:
-        _fail(str(exc))
+        _fail(_english(exc))
     typer.echo(f"created {user.role.value} user {user.username} (id {user.id})")
+
+
+def _english(exc) -> str:
+    """A domain error for the operator, in English, naming the field it is about."""
+    from app.core import i18n
+
+    token = i18n.current_language.set("en")
+    try:
+        text = exc.translated()
+    finally:
+        i18n.current_language.reset(token)
+    field = getattr(exc, "field", None)
+    return f"{field}: {text}" if field else text
+
+
+@users_app.command("reset-2fa")
+def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
+    """Remove a user's authenticator and recovery codes (lost phone) and end their sessions; audited.
+
+    Admins, staff and doctors set up a new authenticator at their next sign-in; residents sign in
+    with their password alone until they turn two-factor sign-in on again.
+    """
+    from sqlmodel import Session
+
+    from app.audit.service import AuditUnavailable
+    from app.auth import service as auth
+    from app.auth import totp
+    from app.core import bootstrap, db
+
+    bootstrap.prepare_database()
+    with Session(db.get_engine()) as session:
+        user = auth.get_user(session=session, username=username)
+        if user is None:
+            _fail(f"No user {username!r}.")
+        try:  # recorded first: a reset that cannot be audited does not happen
+            audit_cli.record_cli(action="auth.2fa_reset", fields=f"user {user.username}", outcome="requested")
+        except AuditUnavailable as exc:
+            _fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
+        ended = totp.reset(session=session, user=user)
+        audit_cli.record_cli(action="auth.2fa_reset", fields=f"user {user.username}", purpose=f"{ended} sessions ended")
+    typer.echo(f"second factor of {username} removed; {ended} sessions ended")
 
 
 @keys_app.command("list")
@@ -229,6 +274,12 @@ def network_add_client(
         else:
             typer.echo(f"client_id:     {client.client_id}\nclient_secret: {secret}\ninstitution:   {found.name}\nscopes:        {client.scopes}\n"
                        "(the secret is shown only now)")
+
+
+# Operations (app/operations, docs/operations.md): backups and field key rotation.
+app.command("backup")(ops_cli.backup)
+app.command("restore")(ops_cli.restore)
+keys_app.command("rotate-fields")(ops_cli.rotate_fields)
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
@@ -46,6 +46,36 @@ class Settings(BaseSettings):
     audit_odd_hours_end: int = Field(default=6, ge=0, le=23)  # JST hour, exclusive
     audit_odd_hours_roles: str = "admin,staff"  # crews and doctors work at night; office roles do not
     audit_anomaly_days: int = Field(default=30, ge=1)  # how far back the anomaly panel looks
+    # Field encryption key ring (app/core/crypto.py; never in the database). The first one set wins:
+    # LIFELINE_FIELD_KEYS (the ring's JSON itself, e.g. from a secret store), LIFELINE_FIELD_KEYS_FILE
+    # (a path to it), else data_dir/keys/field-keys.json, created on first start.
+    field_keys: SecretStr = SecretStr("")
+    field_keys_file: Path | None = None
+    # Logs (app/core/logs.py): one JSON object per line, or text; unset: json in production, else text.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # HSTS is sent when a request came over https, or always when this says a TLS proxy is in front
+    # (unset: when public_url is https). Never on plain-http development servers.
+    behind_tls: bool | None = None
+    # Request rate limits (app/core/ratelimit.py, the `limits` library), "N/second|minute|hour", several
+    # joined by ";". The counters live in rate_limit_storage: memory:// is per process, so with several
+    # workers use a shared store (redis://host:6379, memcached://…) or each worker counts on its own.
+    rate_limit_storage: str = "memory://"
+    rate_limit_sign_in: str = "20/minute"  # web sign-in and API token, per client address …
+    rate_limit_sign_in_user: str = "10/minute"  # … and per user name typed
+    rate_limit_code: str = "10/minute;30/hour"  # resident letter code and device enrolment code, per address
+    rate_limit_scan: str = "120/minute"  # card scans, per device: a busy crew never reaches it
+    rate_limit_card_page: str = "60/minute"  # the public card page /C/…, per address
+    rate_limit_fhir: str = "600/minute"  # FHIR API, per client (token), and its token endpoint per address
+
+    @field_validator("rate_limit_sign_in", "rate_limit_sign_in_user", "rate_limit_code", "rate_limit_scan",
+                     "rate_limit_card_page", "rate_limit_fhir")
+    @classmethod
+    def _parsable_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        parse_many(value)  # a typo refuses to start rather than leaving an endpoint unlimited
+        return value
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> "Settings":
@@ -77,6 +107,11 @@ class Settings(BaseSettings):
         if self.secure_cookies is not None:
             return self.secure_cookies
         return self.environment == "production"
+
+    @property
+    def sends_hsts(self) -> bool:
+        """Strict-Transport-Security on every answer, not only on requests seen as https."""
+        return self.behind_tls if self.behind_tls is not None else self.public_url.startswith("https://")
 
     def signing_secret(self) -> str:
         """The CSRF signing secret: configured, or generated once into the data directory."""

@@ -1,0 +1,1 @@
+"""Operations: backups and restores, field key rotation (docs/operations.md)."""

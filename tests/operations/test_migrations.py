@@ -1,0 +1,81 @@
+"""Migrations on a committed database: the schema they build is the one the models declare, and
+0011 (free text encrypted) goes down and up again with data in it, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from app.core import db
+from app.core.crypto import field_keyring
+from app.households.models import Household
+from app.persons.models import Consent, EmergencyContact
+from tests.operations.conftest import CONTACT_NOTE, HOUSEHOLD_NOTE, WITHDRAWAL_REASON, seed
+
+FREE_TEXT = {"household": "notes", "consent": "withdrawal_reason", "emergencycontact": "note"}
+BEFORE = "0010_scale_indexes"
+
+
+def _schema_diff(engine) -> list:
+    import app.models  # noqa: F401  (registers every table)
+
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+
+
+def _raw(installation) -> dict[str, dict[int, str]]:
+    """The three columns as stored, by table and row id."""
+    with installation.engine.connect() as conn:
+        return {t: dict(conn.execute(text(f'SELECT id, "{c}" FROM "{t}"')).all()) for t, c in FREE_TEXT.items()}
+
+
+def test_the_migrated_schema_is_what_the_models_declare(installation):
+    assert _schema_diff(installation.engine) == []
+
+
+def test_0011_encrypts_free_text_and_its_downgrade_opens_it_again(installation):
+    ids = seed(installation.engine, persons=2)
+    ring = field_keyring()
+    assert all(v.startswith("enc1:") for values in _raw(installation).values() for v in values.values())
+
+    db.downgrade(installation.engine, BEFORE)
+    down = _raw(installation)
+    assert set(down["household"].values()) == {HOUSEHOLD_NOTE}
+    assert set(down["emergencycontact"].values()) == {CONTACT_NOTE}
+    assert set(down["consent"].values()) == {WITHDRAWAL_REASON}
+
+    # Rows written by the old version (more than one batch of 500), and one value already sealed.
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    already = ring.seal("既に暗号化QZX")
+    with installation.engine.begin() as conn:
+        conn.execute(text("INSERT INTO emergencycontact (name, kana, relation, phone, phone2, note, person_id, position, created_at) "
+                          "VALUES ('試験 一郎', '', '', '090-0000-0002', '', :note, :person, :position, :now)"),
+                     [{"note": f"旧版メモ{n}", "person": ids["person_ids"][0], "position": n + 2, "now": now} for n in range(1200)])
+        first_contact = min(down["emergencycontact"])
+        conn.execute(text("UPDATE emergencycontact SET note = :v WHERE id = :id"), {"v": already, "id": first_contact})
+
+    db.upgrade(installation.engine)
+    up = _raw(installation)
+    assert all(v.startswith(f"enc1:{ring.active}:") for values in up.values() for v in values.values())
+    assert up["emergencycontact"][first_contact] == already  # left as it was
+    assert _schema_diff(installation.engine) == []
+    with Session(installation.engine) as session:
+        assert session.get(Household, ids["household_id"]).notes == HOUSEHOLD_NOTE
+        assert {c.note for c in session.exec(select(EmergencyContact))} == \
+            {"既に暗号化QZX", CONTACT_NOTE} | {f"旧版メモ{n}" for n in range(1200)}
+        assert [c.withdrawal_reason for c in session.exec(select(Consent))] == [WITHDRAWAL_REASON]
+
+    if installation.is_sqlite:  # foreign keys were off for the table copies only, and nothing dangles
+        with installation.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+
+    db.downgrade(installation.engine, BEFORE)  # and once more: down and up again
+    assert _raw(installation)["household"] == down["household"]
+    db.upgrade(installation.engine)
+    assert _schema_diff(installation.engine) == []
+    with Session(installation.engine) as session:
+        assert session.get(Household, ids["household_id"]).notes == HOUSEHOLD_NOTE
