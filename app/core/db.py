@@ -25,11 +25,11 @@ metadata: MetaData = SQLModel.metadata
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, **pool) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -40,7 +40,7 @@ def make_engine(settings: Settings) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **({"pool_size": 10, "max_overflow": 20} | pool))
 
 
 def enable_sqlite_savepoints(engine: Engine) -> None:
@@ -65,23 +65,38 @@ def get_engine() -> Engine:
     return make_engine(get_settings())
 
 
+@lru_cache
+def get_audit_engine() -> Engine:
+    """The audit writer's own connection, outside the request pool.
+
+    A request writes its audit record while its session still holds a pooled connection; had
+    the writer to take a second one from the same pool, as many concurrent requests as the pool
+    has connections would each wait for one more and stall until the pool timeout (seen at 50
+    concurrent scans). Appends are serialised per process anyway, so one connection is enough.
+    """
+    return make_engine(get_settings(), pool_size=1, max_overflow=0)
+
+
 def get_session() -> Iterator[Session]:
     with Session(get_engine()) as session:
         yield session
 
 
 @contextmanager
-def conflict_on_stale(session: Session, message: str) -> Iterator[None]:
-    """Turn a concurrent update (the row's version moved on) into a domain Conflict."""
+def conflict_on_stale(session: Session, message: str, *, current=None) -> Iterator[None]:
+    """Turn a concurrent update (the row's version moved on) into a StaleVersion conflict.
+
+    ``current()`` re-reads the row after the rollback, so the editor can be shown what won.
+    """
     from sqlalchemy.orm.exc import StaleDataError
 
-    from app.core.errors import Conflict
+    from app.core.errors import StaleVersion
 
     try:
         yield
     except StaleDataError:
         session.rollback()
-        raise Conflict(message) from None
+        raise StaleVersion(message, current=current() if current else None) from None
 
 
 def alembic_config(engine: Engine | None = None):

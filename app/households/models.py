@@ -8,7 +8,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import optimistic_lock, created_at_field, reject_control
+from app.core.models import optimistic_lock, created_at_field, reject_control, secret_field
 from app.core.text import digits, normalise_number
 
 
@@ -18,21 +18,28 @@ class HouseholdBase(SQLModel):
     postal_code: str = Field(default="", max_length=8)
     prefecture: str = Field(default="埼玉県", max_length=10)
     municipality: str = Field(default="加須市", max_length=40)
-    address_line: str = Field(min_length=1, max_length=200)
+    address_line: str = Field(min_length=1, max_length=200, index=True)  # a narrow index to scan in search
     building: str = Field(default="", max_length=100)
     phone: str = Field(default="", max_length=20)
     welfare_commissioner: str = Field(default="", max_length=100)
     welfare_commissioner_phone: str = Field(default="", max_length=20)
     kit_delivered_on: date | None = None
-    notes: str = Field(default="", max_length=2000)
+    notes: str = secret_field(default="", max_length=2000)  # staff memo: may hold medical text
 
     _no_control = field_validator(
         "external_ref", "prefecture", "municipality", "address_line", "building", "welfare_commissioner", "notes", mode="before"
     )(reject_control)
 
+    @field_validator("external_ref", mode="after")
+    @classmethod
+    def _ref(cls, v: str | None) -> str | None:
+        return v or None  # blank means "not linked": NULL, which the unique index allows many times
+
     @field_validator("postal_code", mode="before")
     @classmethod
     def _postal(cls, v: str | None) -> str:
+        if not isinstance(v, str | None):
+            return v  # not text: the declared type refuses it with a clear 422
         d = digits(v or "")
         if d and len(d) != 7:
             raise ValueError("郵便番号は7桁で入力してください")
@@ -41,6 +48,8 @@ class HouseholdBase(SQLModel):
     @field_validator("phone", "welfare_commissioner_phone", mode="before")
     @classmethod
     def _phone(cls, v: str | None) -> str:
+        if not isinstance(v, str | None):
+            return v  # not text: the declared type refuses it with a clear 422
         v = normalise_number(v or "")
         if v and not 9 <= len(digits(v)) <= 13:
             raise ValueError("電話番号の桁数が正しくありません")
@@ -76,3 +85,23 @@ class HouseholdPublic(HouseholdBase):
     kit_printed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class HouseholdListItem(SQLModel):
+    """A row of the household list: the registry fields without the staff memo, which may hold
+    medical text and is therefore read one household at a time, with an audit record."""
+
+    id: int
+    version: int
+    external_ref: str | None
+    postal_code: str
+    prefecture: str
+    municipality: str
+    address_line: str
+    building: str
+    phone: str
+    welfare_commissioner: str
+    welfare_commissioner_phone: str
+    kit_delivered_on: date | None
+    kit_printed_at: datetime | None
+    created_at: datetime

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow, years_before
 from app.core.db import conflict_on_stale
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, StaleVersion
 from app.core.models import Actor
 from app.core.text import digits
 from app.history import service as history
@@ -28,8 +28,15 @@ def get(*, session: Session, household_id: int) -> Household:
     return household
 
 
+def _refuse_taken_ref(session: Session, external_ref: str | None, household_id: int | None = None) -> None:
+    # Checked here so a second household with the same registry number is a clear 409, not a database error.
+    if external_ref and session.exec(select(Household.id).where(Household.external_ref == external_ref, Household.id != household_id)).first():
+        raise Conflict("住民記録の世帯番号 %(ref)s は別の世帯に登録されています", ref=external_ref)
+
+
 def create(*, session: Session, actor: Actor, data: HouseholdCreate, commit: bool = True) -> Household:
     """Register a household."""
+    _refuse_taken_ref(session, data.external_ref)
     household = Household(**data.model_dump())
     household.phone_key = digits(household.phone)
     session.add(household)
@@ -45,9 +52,11 @@ def update(*, session: Session, actor: Actor, household_id: int, data: Household
     """Change a household; refuses when someone else saved it since ``data.version``."""
     household = get(session=session, household_id=household_id)
     if household.version != data.version:
-        raise Conflict(CONFLICT_MESSAGE)
+        raise StaleVersion(CONFLICT_MESSAGE, current=household)
     before = household.model_dump()
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "external_ref" in changes:
+        _refuse_taken_ref(session, changes["external_ref"], household.id)
     for key, value in changes.items():
         setattr(household, key, value)
     household.phone_key = digits(household.phone)
@@ -59,7 +68,7 @@ def update(*, session: Session, actor: Actor, household_id: int, data: Household
     session.add(household)
     if not commit:
         return household
-    with conflict_on_stale(session, CONFLICT_MESSAGE):
+    with conflict_on_stale(session, CONFLICT_MESSAGE, current=lambda: get(session=session, household_id=household_id)):
         session.commit()
     session.refresh(household)
     return household
@@ -76,7 +85,7 @@ def mark_kit_delivered(*, session: Session, actor: Actor, household_id: int, on:
         changes=[("kit_delivered_on", old.isoformat() if old else None, on.isoformat())], household_id=household.id,
     )
     session.add(household)
-    with conflict_on_stale(session, CONFLICT_MESSAGE):
+    with conflict_on_stale(session, CONFLICT_MESSAGE, current=lambda: get(session=session, household_id=household_id)):
         session.commit()
     return household
 

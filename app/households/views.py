@@ -11,10 +11,11 @@ from app.auth import service as auth
 from app.auth.models import Role
 from app.core.clock import today_jst
 from app.core.deps import IdPath, EngineDep, FormData, SessionDep, StaffUser, require_roles
-from app.core.errors import Conflict
+from app.core.errors import Conflict, StaleVersion
 from app.core.forms import parse_form, wareki_message
 from app.core.templating import is_htmx, render
 from app.core.wareki import WarekiError, age_on, parse_date
+from app.history import conflicts
 from app.households import service as households
 from app.households.models import HouseholdCreate, HouseholdUpdate
 from app.persons import service as persons
@@ -74,19 +75,25 @@ def edit_household(household_id: IdPath, request: Request, session: SessionDep):
 
 
 @router.post("/households/{household_id}/edit")
-def update_household(household_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def update_household(household_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser, form: FormData):
     household = households.get(session=session, household_id=household_id)
     data, errors = parse_form(HouseholdUpdate, form)
     if not errors:
         try:
             households.update(session=session, actor=auth.actor_of(user), household_id=household_id, data=data)
             return RedirectResponse(f"/staff/households/{household_id}", status_code=303)
-        except Conflict as exc:
+        except StaleVersion as exc:
+            # As for a person (app/persons/views.py): both versions, the clerk's input kept.
             session.rollback()
-            errors = {"__all__": exc.translated()}
-            household = households.get(session=session, household_id=household_id)
-    return render(request, "staff/household_form.html", status_code=409 if "__all__" in errors else 422,
-                  household=household, values=form, errors=errors, latest=household)
+            latest = households.get(session=session, household_id=household_id)
+            record_access(engine=engine, request=request, user=user, action="household.view", household_id=household_id, fields="conflict", purpose="change")
+            return render(request, "staff/household_form.html", status_code=409, household=latest, values=form,
+                          errors={"__all__": exc.translated()}, latest=latest, differences=conflicts.compare(submitted=data, current=latest))
+        except Conflict as exc:  # e.g. the registry number belongs to another household
+            session.rollback()
+            return render(request, "staff/household_form.html", status_code=409, household=household, values=form,
+                          errors={"external_ref": exc.translated()})
+    return render(request, "staff/household_form.html", status_code=422, household=household, values=form, errors=errors)
 
 
 @router.post("/households/{household_id}/kit-delivered")

@@ -54,7 +54,7 @@ class PersonBase(SQLModel):
     given_name_kana: str = Field(default="", max_length=100)
     # Spelling used for print only when a font lacks a character (e.g. 𠮷 → 吉).
     print_name: str = Field(default="", max_length=100)
-    birth_date: date
+    birth_date: date = Field(index=True)  # search by birth date seeks (app.persons.service.search)
     sex: Sex = enum_field(Sex, Sex.unknown, length=10)
     phone: str = Field(default="", max_length=20)
     status: PersonStatus = enum_field(PersonStatus, PersonStatus.active, length=10)
@@ -91,6 +91,8 @@ class PersonBase(SQLModel):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, v):
+        if not isinstance(v, str | None):
+            return v  # not text: the declared type refuses it with a clear 422
         v = normalise_number(v or "")
         if v and not 9 <= len(digits(v)) <= 13:
             raise ValueError("電話番号の桁数が正しくありません")
@@ -181,7 +183,7 @@ class ClinicalStatus(str, Enum):
 class ClinicalEntryBase(SQLModel):
     kind: ClinicalKind = enum_field(ClinicalKind, length=12)
     category: str = Field(default="", max_length=12)
-    text: str = secret_field(max_length=500)
+    text: str = secret_field(..., min_length=1, max_length=500)
     # Optional coding: YJ / HOT9 / 一般名 for medications, ICD-10 / 標準病名 for conditions.
     code_system: str = Field(default="", max_length=12)
     code: str | None = secret_field(max_length=40)
@@ -221,13 +223,15 @@ class EmergencyContactBase(SQLModel):
     relation: str = Field(default="", max_length=40)  # 続柄
     phone: str = Field(min_length=1, max_length=20)
     phone2: str = Field(default="", max_length=20)
-    note: str = Field(default="", max_length=200)
+    note: str = secret_field(default="", max_length=200)  # free text, may be medical ("透析日は不在")
 
     _no_control = field_validator("name", "kana", "relation", "note", mode="before")(reject_control)
 
     @field_validator("phone", "phone2", mode="before")
     @classmethod
     def _phone(cls, v):
+        if not isinstance(v, str | None):
+            return v  # not text: the declared type refuses it with a clear 422
         v = normalise_number(v or "")
         if v and not 9 <= len(digits(v)) <= 13:
             raise ValueError("電話番号の桁数が正しくありません")
@@ -263,7 +267,7 @@ class Consent(ConsentBase, table=True):
     recorded_by: str = Field(default="", max_length=100)
     withdrawn_on: date | None = None
     withdrawn_by: str = Field(default="", max_length=100)
-    withdrawal_reason: str = Field(default="", max_length=400)
+    withdrawal_reason: str = secret_field(default="", max_length=400)
     created_at: datetime = created_at_field()
 
 

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from app.audit.deps import PersonHistoryView, PersonView, audited_changes, record_access
 from app.auth import service as auth
 from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser
+from app.core.errors import StaleVersion
+from app.history import conflicts
 from app.history import service as history
 from app.persons import dataset
 from app.persons import service as persons
@@ -13,7 +15,7 @@ from app.persons.models import (
     ClinicalEntry, ClinicalEntryCreate, ClinicalEntryPublic, EmergencyContact, EmergencyContactCreate,
     EmergencyContactPublic, Person, PersonCreate, PersonPublic, PersonUpdate,
 )
-from app.persons.schemas import PersonDetail, PersonHistory, PersonSummary
+from app.persons.schemas import PersonConflict, PersonDetail, PersonHistory, PersonSummary
 
 router = APIRouter(prefix="/api/v1", tags=["persons"], dependencies=[Depends(audited_changes("person"))])
 
@@ -24,7 +26,7 @@ def search(q: str, request: Request, session: SessionDep, engine: EngineDep, use
     results = persons.search(session=session, query=q)
     record_access(engine=engine, request=request, user=user, action="person.search", fields=f"results={len(results)}", purpose="registry")
     return [
-        PersonSummary(**p.model_dump(include=set(PersonSummary.model_fields)), id=p.id, household_id=h.id,
+        PersonSummary(**p.model_dump(include=set(PersonSummary.model_fields)),
                       address=f"{h.municipality}{h.address_line} {h.building}".strip())
         for p, h in results
     ]
@@ -47,10 +49,15 @@ def read(person: PersonView, session: SessionDep) -> PersonDetail:
     )
 
 
-@router.put("/persons/{person_id}", response_model=PersonPublic)
-def update(person_id: IdPath, data: PersonUpdate, session: SessionDep, user: StaffUser) -> Person:
-    """Replace a person's details; 409 when ``version`` is stale."""
-    return persons.update(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
+@router.put("/persons/{person_id}", response_model=PersonPublic,
+            responses=conflicts.responses(PersonConflict, "Saved by someone else since `version`: the stored person."))
+def update(person_id: IdPath, data: PersonUpdate, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser):
+    """Replace a person's details; 409 when ``version`` is stale, with the stored version (audited)."""
+    try:
+        return persons.update(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
+    except StaleVersion as exc:
+        record_access(engine=engine, request=request, user=user, action="person.view", person=exc.current, fields="conflict", purpose="change")
+        return conflicts.problem(PersonConflict, exc, submitted=data, public=PersonPublic)
 
 
 @router.get("/persons/{person_id}/history", response_model=PersonHistory)

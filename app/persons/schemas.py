@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import SQLModel
 
+from app.history.conflicts import EditConflict
 from app.history.models import ChangePublic
 from app.persons.models import ClinicalEntryPublic, ConsentPublic, EmergencyContactPublic, PersonPublic
 
@@ -31,3 +32,9 @@ class PersonDetail(PersonPublic):
 class PersonHistory(SQLModel):
     person_id: int
     changes: list[ChangePublic]
+
+
+class PersonConflict(EditConflict):
+    """409: someone saved the person since ``version``; ``current`` is what is stored now."""
+
+    current: PersonPublic

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import or_
+from sqlalchemy import union
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
 from app.core.db import conflict_on_stale
-from app.core.errors import Conflict, Invalid, NotFound
+from app.core.errors import Invalid, NotFound, StaleVersion
 from app.core.models import Actor
 from app.core.text import digits, is_kana, kana_key, name_key, normalise_number, strip_control
 from app.core.wareki import WarekiError, parse_date
@@ -69,7 +69,7 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
     """Change a person; refuses when someone else saved since ``data.version``."""
     person = get(session=session, person_id=person_id)
     if person.version != data.version:
-        raise Conflict(CONFLICT_MESSAGE)
+        raise StaleVersion(CONFLICT_MESSAGE, current=person)
     _check_doctors(session, data)
     before = person.model_dump()
     for key, value in data.model_dump(exclude_unset=True, exclude={"version"}).items():
@@ -93,7 +93,7 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
     session.add(person)
     if not commit:
         return person
-    with conflict_on_stale(session, CONFLICT_MESSAGE):
+    with conflict_on_stale(session, CONFLICT_MESSAGE, current=lambda: get(session=session, person_id=person_id)):
         session.commit()
     session.refresh(person)
     return person
@@ -104,22 +104,29 @@ def search(*, session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[t
     q = strip_control(query or "").strip()[:100]
     if not q:
         return []
-    conditions = []
+    # Each kind of match selects person ids on its own and only where the input can match (a date
+    # is no name, a phone number no date), so the database scans one narrow index or seeks one per
+    # condition, instead of testing every condition on every row of person ⋈ household: ~650 ms
+    # → a few tens of ms at 200,000 persons (benchmarks/scale.py, docs/decisions.md "Scale").
+    ids = [select(Person.id).where(Person.external_ref == q)]
     try:
-        conditions.append(Person.birth_date == parse_date(q))
+        ids.append(select(Person.id).where(Person.birth_date == parse_date(q)))
     except WarekiError:
-        pass
-    number = digits(q)
-    if len(number) >= 4 and re.fullmatch(r"[\d\-\s()]+", normalise_number(q)):
-        conditions += [Person.phone_key.contains(number), Household.phone_key.contains(number)]
-    if is_kana(q):
-        conditions.append(Person.kana_key.contains(kana_key(q)))
-    key = name_key(q)
-    conditions += [Person.name_key.contains(key), Household.address_line.contains(q), Person.external_ref == q]
+        number = digits(q)
+        phone = len(number) >= 4 and re.fullmatch(r"[\d\-\s()]+", normalise_number(q))
+        households = [select(Household.id).where(Household.address_line.contains(q, autoescape=True))]
+        if phone:
+            ids.append(select(Person.id).where(Person.phone_key.contains(number, autoescape=True)))
+            households.append(select(Household.id).where(Household.phone_key.contains(number, autoescape=True)))
+        else:
+            ids.append(select(Person.id).where(Person.name_key.contains(name_key(q), autoescape=True)))
+        if is_kana(q):
+            ids.append(select(Person.id).where(Person.kana_key.contains(kana_key(q), autoescape=True)))
+        ids.append(select(Person.id).where(Person.household_id.in_(union(*households))))
     stmt = (
         select(Person, Household)
         .join(Household, Household.id == Person.household_id)
-        .where(or_(*conditions))
+        .where(Person.id.in_(union(*ids)))
         .order_by(Person.kana_key, Person.id)
         .limit(limit)
     )

@@ -4,19 +4,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import PersonHistoryView, PersonView, audited_changes
+from app.audit.deps import PersonHistoryView, PersonView, audited_changes, record_access
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
 from app.core.clock import today_jst
-from app.core.deps import IdPath, FormData, SessionDep, StaffUser, require_roles
-from app.core.errors import Conflict, DomainError, Invalid
+from app.core.deps import IdPath, EngineDep, FormData, SessionDep, StaffUser, require_roles
+from app.core.errors import DomainError, Invalid, StaleVersion
 from app.core.forms import parse_form
 from app.core.i18n import gettext as _
 from app.core.labels import history_value
 from app.core.templating import render
 from app.core.wareki import age_on
 from app.directory import service as directory
+from app.history import conflicts
 from app.history import service as history
 from app.households import service as households
 from app.persons import dataset
@@ -30,10 +31,10 @@ router = APIRouter(prefix="/staff", include_in_schema=False,
                    dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("person"))])
 
 
-def _form_page(request: Request, session, *, household, person=None, values=None, errors=None, status_code=200, latest=None):
+def _form_page(request: Request, session, *, household, person=None, values=None, errors=None, status_code=200, latest=None, differences=None):
     return render(
         request, "staff/person_form.html", status_code=status_code, household=household, person=person,
-        values=values or {}, errors=errors or {}, latest=latest, doctor_options=_doctor_options(session),
+        values=values or {}, errors=errors or {}, latest=latest, differences=differences, doctor_options=_doctor_options(session),
     )
 
 
@@ -107,7 +108,7 @@ def edit_person(person: PersonView, request: Request, session: SessionDep):
 
 
 @router.post("/persons/{person_id}/edit")
-def update_person(person_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
+def update_person(person_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser, form: FormData):
     person = persons.get(session=session, person_id=person_id)
     household = households.get(session=session, household_id=person.household_id)
     data, errors = parse_form(PersonUpdate, form)
@@ -115,11 +116,17 @@ def update_person(person_id: IdPath, request: Request, session: SessionDep, user
         try:
             persons.update(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
             return RedirectResponse(f"/staff/persons/{person_id}", status_code=303)
-        except Conflict as exc:
+        except StaleVersion as exc:
+            # Both versions side by side; the clerk's input stays in the form with the stored
+            # version's number, so saving again re-applies it knowingly. Showing the stored
+            # dataset is a read of it, and audited as one.
             session.rollback()
             latest = persons.get(session=session, person_id=person_id)
-            return _form_page(request, session, household=household, person=latest, values=form,
-                              errors={"__all__": exc.translated()}, status_code=409, latest=latest)
+            record_access(engine=engine, request=request, user=user, action="person.view", person=latest, fields="conflict", purpose="change")
+            doctors = {str(p.id): p.full_name for p, _ in directory.list_practitioners(session=session)}
+            differences = conflicts.compare(submitted=data, current=latest, display=lambda f, v: history_value(f, v, doctors))
+            return _form_page(request, session, household=household, person=latest, values=form, errors={"__all__": exc.translated()},
+                              status_code=409, latest=latest, differences=differences)
         except Invalid as exc:
             session.rollback()
             errors = {exc.field or "__all__": exc.translated()}

@@ -36,6 +36,15 @@ def test_search_ignores_empty_and_survives_junk(db, people):
         persons.search(session=db, query=junk)
 
 
+def test_search_api_returns_summaries_without_medical_data(login, personas, people):
+    response = login(personas.staff).get("/api/v1/persons", params={"q": "ミホン"})
+    assert response.status_code == 200
+    [found] = [row for row in response.json() if row["id"] == people[0].id]
+    assert found["household_id"] == people[0].household_id
+    assert found["address"].endswith("見本町騎西1-1") and found["family_name_kana"] == "ミホン"
+    assert set(found) == {"id", "household_id", "family_name", "given_name", "family_name_kana", "given_name_kana", "birth_date", "address"}
+
+
 def test_search_page_and_htmx_fragment(login, personas, people):
     c = login(personas.staff)
     fragment = c.get("/staff/search", params={"q": "みほん"}, headers={"hx-request": "true"})
@@ -116,6 +125,25 @@ def test_medical_fields_are_encrypted_at_rest(make, db):
     assert entry_raw.startswith("enc1:") and "ワルファリン" not in entry_raw
     changes = db.exec(text("SELECT new_value FROM change WHERE person_id = :id AND new_value IS NOT NULL").bindparams(id=person.id)).all()
     assert changes and all(row[0].startswith("enc1:") for row in changes)
+
+
+def test_free_text_beside_the_dataset_is_encrypted_and_every_page_reads_it(login, personas, db, make):
+    """Household memo, contact note and withdrawal reason are stored sealed, shown in clear."""
+    household = make.household(notes="透析は火木土（架空）")
+    person = make.person(household)
+    make.consent(person)
+    c = login(personas.staff)
+    contact = {"name": "見本 花江", "relation": "長女", "phone": "090-0000-0001", "note": "平日日中は勤務先"}
+    assert c.post(f"/staff/persons/{person.id}/contacts", data=contact, follow_redirects=False).status_code == 303
+    assert c.post(f"/staff/persons/{person.id}/consent/withdraw", data={"reason": "入院のため"}, follow_redirects=False).status_code == 303
+
+    for sql in ("SELECT notes FROM household WHERE id = :id", "SELECT note FROM emergencycontact WHERE person_id = :id",
+                "SELECT withdrawal_reason FROM consent WHERE person_id = :id"):
+        stored = db.exec(text(sql).bindparams(id=household.id if "household" in sql else person.id)).one()[0]
+        assert stored.startswith("enc1:"), sql
+    assert "透析は火木土（架空）" in c.get(f"/staff/households/{household.id}").text
+    page = c.get(f"/staff/persons/{person.id}").text
+    assert "平日日中は勤務先" in page and "入院のため" in page
 
 
 def test_a_concurrent_writer_is_detected_at_write_time(make, db, engine):
