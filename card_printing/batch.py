@@ -7,6 +7,7 @@ at its final path only after that commit; a failure leaves neither a file nor a 
 """
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +27,9 @@ from card_printing.data import Issuer, PersonData
 from card_printing.pdf import StreamingCanvas
 
 CHUNK = 100
-Audit = Callable[[str, PersonData], None]  # (action, person) -> None; raises when it cannot record
+ISSUE_COMMIT_EVERY = 20  # cards issued per transaction: holds other writers up for tens of ms at most
+# (action, persons) -> None: records that these persons are printed, all or none; raises when it cannot.
+Audit = Callable[[str, Sequence[PersonData]], None]
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -40,6 +43,42 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
 
 
+def partial_path(out: Path) -> Path:
+    """Where a batch to ``out`` is written until it is complete and recorded."""
+    return out.with_name(out.name + ".part")
+
+
+def _open_partial(part: Path) -> BinaryIO:
+    # The lock marks a batch at work; the kernel drops it when the process ends, even by kill -9,
+    # so a partial file nobody holds was left by an interrupted run (``discard_interrupted``).
+    fh = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600), "wb")  # medical data: the service's user only
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise Invalid("同じファイルへの印刷が実行中です。終わってから、もう一度実行してください") from None
+    fh.truncate(0)
+    return fh
+
+
+def discard_interrupted(out: Path) -> bool:
+    """Remove the partial file an interrupted batch to ``out`` left; False when there is none or a batch is writing it."""
+    part = partial_path(out)
+    try:
+        fd = os.open(part, os.O_WRONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        part.unlink()
+        return True
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def _output(out: Path | BinaryIO) -> Iterator[BinaryIO]:
     """The file to write: a path appears only once everything succeeded."""
@@ -47,16 +86,16 @@ def _output(out: Path | BinaryIO) -> Iterator[BinaryIO]:
         yield out
         return
     final = Path(out)
-    part = final.with_name(final.name + ".part")
-    try:
-        # Medical data: readable by the service's user only.
-        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+    part = partial_path(final)
+    with _open_partial(part) as fh:
+        try:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(part, final)
-    finally:
-        part.unlink(missing_ok=True)
+            os.replace(part, final)
+        except BaseException:
+            part.unlink(missing_ok=True)  # still under our lock: never another run's file
+            raise
 
 
 class _Run:
@@ -73,6 +112,7 @@ class _Run:
         self.today = today or today_jst()
         self.issuer = issuer or Issuer.from_settings()
         self.summary = Summary()
+        self.symbols: list[tuple[int, bytes]] = []  # QR symbols encoded for cards that had none stored
 
     def refusal(self, person: PersonData) -> str:
         if person.refusal:
@@ -82,16 +122,31 @@ class _Run:
             return "。".join(p.message for p in problems) + "。印刷用の表記を設定するか、登録内容を直してください"
         return ""
 
-    def with_card(self, person: PersonData) -> None:
-        if person.card is None:
-            from app.cards import service as cards
+    def with_cards(self, people: Sequence[PersonData]) -> None:
+        """Issue a card to each person who has none."""
+        from app.cards import service as cards
 
-            person.card = snapshots.card_info(cards.ensure_issued(session=self.session, actor=self.actor, person_id=person.id))
+        pending = 0
+        for person in people:
+            if person.card is None:
+                card = cards.ensure_issued(session=self.session, actor=self.actor, person_id=person.id, commit=False)
+                person.card = snapshots.card_info(card)
+                pending += 1
+                if pending % ISSUE_COMMIT_EVERY == 0:
+                    self.session.commit()
+        # Committed before anything is audited: the audit writer's connection must not wait on this one.
+        self.session.commit()
+
+    def record(self, action: str, people: Sequence[PersonData]) -> None:
+        """Audit the persons as printed, before anything of theirs is drawn (a failure stops the batch); note QR symbols to store."""
+        if people:
+            self.audit(action, people)
+        self.symbols += [(p.card.row_id, p.card.symbol_to_store) for p in people if p.card and p.card.symbol_to_store]
 
     def chunks(self, ids: Sequence[int]) -> Iterator[Sequence[int]]:
         for start in range(0, len(ids), CHUNK):
             yield ids[start:start + CHUNK]
-            # End the read transaction (nothing is pending: cards commit as they are issued) and
+            # End the read transaction (nothing is pending: cards are committed when issued) and
             # drop the loaded rows, so memory stays flat.
             self.session.commit()
             self.session.expunge_all()
@@ -99,11 +154,15 @@ class _Run:
                 self.progress(min(start + CHUNK, len(ids)), len(ids))
 
     def finish(self, canvas: StreamingCanvas, write: Callable[[], None]) -> Summary:
+        from app.cards import service as cards
+
         if canvas.pages == 0:
             raise Invalid("印刷できるものがありません：%(reasons)s", reasons=" / ".join(self.summary.skipped[:5]))
         canvas.close()
         self.summary.pages = canvas.pages
         write()
+        # Cards printed before their symbol was stored (migration 0012): the next print only unpacks it.
+        cards.store_qr_symbols(session=self.session, symbols=self.symbols)
         self.session.commit()
         return self.summary
 
@@ -126,15 +185,18 @@ def print_kits(*, engine, actor: Actor, household_ids: Sequence[int], out: Path 
     with run, _output(out) as fh:
         canvas = StreamingCanvas(fh, title="救急医療情報キット", author=run.issuer.office)
         for chunk in run.chunks(household_ids):
+            ready = []
             for household in snapshots.load_households(session=run.session, household_ids=chunk):
                 reasons = [r for r in map(run.refusal, household.printable) if r]
                 if not household.printable or reasons:
                     run.summary.skipped.append(f"世帯 {household.id}（{household.home.address}）："
                                                + ("；".join(reasons) if reasons else "印刷できる世帯員がいません（同意のある在宅の方がいません）"))
                     continue
-                for member in household.printable:
-                    run.with_card(member)
-                    run.audit("print.kit", member)
+                ready.append(household)
+            members = [member for household in ready for member in household.printable]
+            run.with_cards(members)
+            run.record("print.kit", members)
+            for household in ready:
                 code = residents.new_code()
                 codes.append((household.id, residents.hash_code(code)))
                 result = kit.draw_kit(canvas, household, access_code=code, today=run.today, issuer=run.issuer)
@@ -172,12 +234,15 @@ def print_sheets(*, engine, actor: Actor, person_ids: Sequence[int], out: Path |
     with run, _output(out) as fh:
         canvas = StreamingCanvas(fh, title="救急医療情報シート", author=run.issuer.office)
         for chunk in run.chunks(person_ids):
+            ready = []
             for person in snapshots.load_people(session=run.session, person_ids=chunk):
                 if reason := run.refusal(person):
                     run.summary.skipped.append(reason)
-                    continue
-                run.with_card(person)
-                run.audit("print.sheet", person)
+                else:
+                    ready.append(person)
+            run.with_cards(ready)
+            run.record("print.sheet", ready)
+            for person in ready:
                 sheet.draw_sheet(canvas, person, today=run.today, issuer=run.issuer)
                 run.summary.persons += 1
                 run.summary.sheets += 1
@@ -201,18 +266,21 @@ def print_cards(*, engine, actor: Actor, person_ids: Sequence[int], out: Path | 
     with run, _output(out) as fh:
         canvas = StreamingCanvas(fh, title="かかりつけ医カード", author=run.issuer.office)
         for chunk in run.chunks(person_ids):
-            for person in snapshots.load_people(session=run.session, person_ids=chunk):
+            people = snapshots.load_people(session=run.session, person_ids=chunk)
+            run.with_cards([person for person in people if not run.refusal(person)])
+            ready = []
+            for person in people:
                 reason = run.refusal(person)
                 if not reason:
-                    run.with_card(person)
                     try:
-                        prepared = card.prepare(person, today=run.today, issuer=run.issuer)
+                        ready.append(card.prepare(person, today=run.today, issuer=run.issuer))
                     except fonts.TextTooLong as exc:
                         reason = f"{person.name}：{exc}"
                 if reason:
                     run.summary.skipped.append(reason)
-                    continue
-                run.audit("print.card", person)
+            run.record("print.card", [prepared.person for prepared in ready])
+            for prepared in ready:
+                person = prepared.person
                 if layout == "cr80":
                     card.draw_cr80(canvas, [prepared], issuer=run.issuer)
                 else:

@@ -130,10 +130,10 @@ class CardLayout:
 
 
 def prepare(person: PersonData, *, today: date, issuer: Issuer) -> CardLayout:
-    """Encode the QR and fit the text of both sides; raises TextTooLong when it cannot fit."""
+    """Fit the text of both sides around the card's QR; raises TextTooLong when it cannot fit."""
     if person.card is None:
         raise ValueError("the person has no card to print")
-    symbol = qr.encode(person.card.segments)
+    symbol = person.card.symbol
     width = CARD_W - symbol.total * QR_MODULE - 1 * MM - 2 * INSET - 1 * MM
     front = _fit(lambda scale: _front_lines(person, today, width, scale), CARD_H - BAND_H - INSET - 1 * MM)
     back = _fit(lambda scale: _back_lines(person, issuer, CARD_W - 2 * INSET, scale), CARD_H - BAND_H - INSET - 4 * MM)

@@ -5,6 +5,7 @@ language), so labels come straight from ``app.core.labels.LABELS``.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,14 +16,16 @@ from sqlmodel import Session, select
 
 from app.cards import service as cards
 from app.cards.models import Card, CardStatus
-from app.cards.qr import QrSegment
 from app.core.config import get_settings
 from app.core.labels import LABELS
 from app.directory.models import Institution, Practitioner
 from app.households.models import Household
 from app.persons.models import CATEGORIES, ClinicalEntry, ClinicalKind, ClinicalStatus, Consent, EmergencyContact, Person, PersonStatus
-from card_printing import fonts
+from card_printing import fonts, qr
 from card_printing.glyphs import GlyphChecker, GlyphProblem
+from card_printing.qr import QrSymbol
+
+log = logging.getLogger(__name__)
 
 
 class IssuerSettings(BaseSettings):
@@ -78,7 +81,9 @@ class CardInfo:
     card_id: str
     serial: int
     number: str
-    segments: tuple[QrSegment, ...]
+    symbol: QrSymbol
+    # The symbol's bytes (``qr.to_bytes``) when the card row has none, or a damaged one, stored: the batch keeps them.
+    symbol_to_store: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,12 +185,26 @@ def _home(household: Household) -> Home:
     return Home(postal_code=household.postal_code, address=address, phone=household.phone, welfare_commissioner=commissioner)
 
 
+def _stored_symbol(card: Card) -> QrSymbol | None:
+    if card.qr_symbol is None:
+        return None  # issued before symbols were stored (migration 0012)
+    try:
+        return qr.from_bytes(card.qr_symbol, text=card.qr_text)
+    except ValueError as exc:
+        log.warning("card row %s: stored QR symbol refused (%s); encoding it again", card.id, exc)
+        return None
+
+
 def card_info(card: Card | None) -> CardInfo | None:
-    """What is printed of a card: its number and the exact QR segments."""
+    """What is printed of a card: its number and its QR symbol, the stored one or, when there is none, encoded now."""
     if card is None:
         return None
+    symbol, to_store = _stored_symbol(card), None
+    if symbol is None:
+        symbol = qr.encode(cards.qr_segments_for(card))
+        to_store = qr.to_bytes(symbol, text=card.qr_text)
     return CardInfo(row_id=card.id, card_id=card.card_id, serial=card.serial, number=card.card_number,
-                    segments=tuple(cards.qr_segments_for(card)))
+                    symbol=symbol, symbol_to_store=to_store)
 
 
 def load_households(*, session: Session, household_ids: Iterable[int], person_ids: Iterable[int] | None = None) -> list[HouseholdData]:

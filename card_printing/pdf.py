@@ -8,6 +8,7 @@ directly onto one such canvas (no merging of PDFs).
 """
 from __future__ import annotations
 
+import os
 import zlib
 from array import array
 from typing import BinaryIO
@@ -87,6 +88,13 @@ class _StreamingDocument(pdfdoc.PDFDocument):
             self._emit(b"".join(b"%010d 00000 n \n" % self._offsets[n] for n in range(first, min(first + 4096, number))))
         trailer = pdfdoc.PDFTrailer(startxref=start, Size=number, Root=self.Reference(self.Catalog), Info=self.Reference(self.info), ID=self.ID())
         self._emit(trailer.format(self))
+        # On disk before the batch commits its "printed" marks, so that a crash after that commit
+        # leaves a complete FILE.part, never marks for pages that were still in a buffer.
+        self._out.flush()
+        try:
+            os.fsync(self._out.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass  # an in-memory buffer
 
 
 class StreamingCanvas(Canvas):

@@ -1,41 +1,49 @@
-"""The card's QR code, encoded from its exact segments and drawn as a few merged rectangles.
+"""The card's QR code: encoded by segno, drawn as a few hundred merged rectangles.
 
-Three costs dominate a naive QR in a PDF batch: segno's encoding (≈ 2 ms), its data-mask
-choice (it evaluates the eight masks in pure Python, ≈ 8 ms) and one rectangle per dark
-module (≈ 25 ms to draw in reportlab). Here the symbol is encoded with mask 0
-(``qr_encode``, ≈ 0.6 ms); the other seven masks differ from it by a fixed pattern per
-version (mask and format bits, independent of the data), so they are XOR-ed in as big
-integers and scored with bitwise arithmetic (ISO/IEC 18004 §7.8.3 penalties N1–N4, on the
-finished symbol as ZXing does). Dark modules are drawn as horizontal runs, merged downwards
-when the row below has the same run: a few hundred ``re`` operators in one path.
+segno builds the symbol from our exact segments (alphanumeric prefix, numeric payload; ECC M,
+smallest version). Two costs of a naive QR in a PDF batch are avoided. segno's own choice of
+the data mask scores all eight masks in pure Python (≈ 7 ms a symbol, more than the rest of
+an information sheet); instead segno encodes with mask 0 (≈ 1.8 ms) and the other seven
+candidates are that symbol XOR what separates segno's mask-k symbol from its mask-0 symbol of
+the same version (the mask pattern and the format bits, independent of the data). They are
+scored with the ISO/IEC 18004 §7.8.3 penalties N1–N4 in bitwise arithmetic (on the finished
+symbol, as ZXing does), and the winner is, module for module, what segno makes with that mask
+(``tests/printing`` checks it). And the dark modules are drawn as horizontal runs, one ``re``
+operator each in a single path, instead of one rectangle per module (≈ 25 ms in reportlab).
+
+A card's QR text never changes after issuance, so its symbol is encoded once, when the card is
+issued, and stored with it (``to_bytes``/``from_bytes``, format in docs/card-format.md §2); a
+print only unpacks it. Nothing here touches the database: callers hand over the bytes.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import methodcaller
 
 import segno
+from segno import consts
 from reportlab.pdfgen.canvas import Canvas
 
 from app.cards.qr import QrSegment
-from card_printing import qr_encode
 
 ERROR_LEVEL = "M"
 QUIET_ZONE = 4  # modules of light margin on each side (ISO/IEC 18004 minimum)
 # 5 dots at 300 dpi = 0.4233 mm, the card's minimum module; multiples stay on the printer grid.
 DOT_300 = 72 / 300
 MIN_MODULE = 5 * DOT_300
-_ALPHANUMERIC = re.compile(r"[0-9A-Z $%*+\-./:]+")
+_MODES = {"alphanumeric": consts.MODE_ALPHANUMERIC, "numeric": consts.MODE_NUMERIC}
 _RUNS = re.compile("1+")
-_SPAN = methodcaller("span")
+SYMBOL_FORMAT = 1  # first byte of a stored symbol; a new layout gets a new number
+_TEXT_DIGEST = 8  # bytes of SHA-256 over the QR text kept in a stored symbol
 
 
 @dataclass(frozen=True)
 class QrSymbol:
     version: int
+    mask: int  # data mask pattern, 0–7
     size: int  # modules per side, without the quiet zone
     rows: tuple[str, ...]  # "0"/"1" per module, top row first
 
@@ -58,12 +66,10 @@ class QrPlacement:
         return self.module * 25.4 / 72
 
 
-def _check(segments: Sequence[QrSegment]) -> None:
-    # Refuse text the declared mode cannot encode (a lower-case host, a stray letter in the digits).
-    for segment in segments:
-        expected = segment.text.isdigit() if segment.mode == "numeric" else bool(_ALPHANUMERIC.fullmatch(segment.text))
-        if not expected:
-            raise ValueError(f"segment {segment.text[:20]!r}… cannot be encoded in {segment.mode} mode")
+def _segno(segments: Sequence[QrSegment], mask: int = 0) -> segno.QRCode:
+    # Explicit modes: segno refuses text its mode cannot encode (a lower-case host, a letter among
+    # the digits) rather than silently choosing a bigger mode and a bigger symbol.
+    return segno.make([(s.text, _MODES[s.mode]) for s in segments], error=ERROR_LEVEL, mask=mask, micro=False, boost_error=False)
 
 
 class _Layout:
@@ -116,11 +122,11 @@ def _penalty(layout: _Layout, rows: int, cols: int) -> int:
     return score
 
 
+_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
 def _lines(code: segno.QRCode) -> tuple[str, ...]:
     return tuple(bytes(row).translate(_DIGITS).decode() for row in code.matrix)
-
-
-_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 
 
 def _transpose(lines: Sequence[str]) -> tuple[str, ...]:
@@ -129,39 +135,61 @@ def _transpose(lines: Sequence[str]) -> tuple[str, ...]:
 
 @lru_cache
 def _mask_deltas(version: int) -> tuple[tuple[int, int], ...]:
-    """Per mask: what to XOR onto a mask-0 symbol of this version (rows, columns packed)."""
-    layout = _Layout(segno.make("0", version=version, error=ERROR_LEVEL, mask=0, boost_error=False).symbol_size(border=0)[0])
+    """Per mask: what turns segno's mask-0 symbol of this version into its mask-k symbol (rows, columns packed)."""
     reference = [_lines(segno.make("0", version=version, error=ERROR_LEVEL, mask=k, boost_error=False)) for k in range(8)]
+    layout = _Layout(len(reference[0]))
     return tuple((layout.pack(ref) ^ layout.pack(reference[0]),
                   layout.pack(_transpose(ref)) ^ layout.pack(_transpose(reference[0]))) for ref in reference)
 
 
 def encode(segments: Sequence[QrSegment]) -> QrSymbol:
-    """The QR symbol (ECC M, smallest version) of exactly these segments, best data mask."""
-    _check(segments)
-    version, lines = qr_encode.mask0_rows(segments)
+    """The QR symbol (ECC M, smallest version) of exactly these segments, with the data mask of least penalty."""
+    code = _segno(segments)
+    lines = _lines(code)
     layout = _Layout(len(lines))
     rows, cols = layout.pack(lines), layout.pack(_transpose(lines))
-    deltas = _mask_deltas(version)
+    deltas = _mask_deltas(code.version)
     best = min((_penalty(layout, rows ^ dr, cols ^ dc), k) for k, (dr, dc) in enumerate(deltas))[1]
-    return QrSymbol(version=version, size=len(lines), rows=layout.unpack(rows ^ deltas[best][0]))
+    return QrSymbol(version=code.version, mask=best, size=len(lines), rows=layout.unpack(rows ^ deltas[best][0]))
 
 
-def rectangles(symbol: QrSymbol) -> list[tuple[int, int, int, int]]:
-    """Dark areas as (column, row, width, height) in modules: row runs merged downwards."""
-    done: list[tuple[int, int, int, int]] = []
-    first_row: dict[tuple[int, int], int] = {}  # (start, end) of a run still open -> its first row
-    previous: set[tuple[int, int]] = set()
-    for i, line in enumerate(symbol.rows):
-        runs = set(map(_SPAN, _RUNS.finditer(line)))
-        for start, end in previous - runs:
-            top = first_row.pop((start, end))
-            done.append((start, top, end - start, i - top))
-        for run in runs - previous:
-            first_row[run] = i
-        previous = runs
-    done.extend((start, top, end - start, symbol.size - top) for (start, end), top in first_row.items())
-    return done
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("ascii")).digest()[:_TEXT_DIGEST]
+
+
+def to_bytes(symbol: QrSymbol, *, text: str) -> bytes:
+    """``symbol`` (which encodes ``text``) as stored with its card: format, version, mask, text digest, modules."""
+    bits = "".join(symbol.rows)
+    bits += "0" * (-len(bits) % 8)  # light padding up to a whole byte
+    modules = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    return bytes((SYMBOL_FORMAT, symbol.version, symbol.mask)) + _digest(text) + modules
+
+
+def from_bytes(data: bytes, *, text: str) -> QrSymbol:
+    """The symbol ``to_bytes`` stored for ``text``; ValueError for another format, another text or damaged bytes."""
+    head = 3 + _TEXT_DIGEST
+    if len(data) < head or data[0] != SYMBOL_FORMAT or not 1 <= data[1] <= 40 or data[2] > 7:
+        raise ValueError("not a stored QR symbol of a known format")
+    if data[3:head] != _digest(text):
+        # Printing a QR that does not carry the card's own text is the one thing a print must never do.
+        raise ValueError("the stored QR symbol encodes another text")
+    size = 17 + 4 * data[1]
+    body = data[head:]
+    if len(body) != (size * size + 7) // 8:
+        raise ValueError("the stored QR symbol has the wrong length")
+    bits = format(int.from_bytes(body, "big"), f"0{8 * len(body)}b")
+    if "1" in bits[size * size:]:
+        raise ValueError("the stored QR symbol's padding is not light")
+    return QrSymbol(version=data[1], mask=data[2], size=size, rows=tuple(bits[i * size:(i + 1) * size] for i in range(size)))
+
+
+def rectangles(symbol: QrSymbol) -> list[tuple[int, int, int]]:
+    """Dark areas as (column, row, width) in modules: each a maximal horizontal run of one row.
+
+    Merging runs downwards as well saves only ~13 % of the rectangles of a card's symbol (its
+    data modules rarely repeat a run in the next row) and doubles the time to compute them.
+    """
+    return [(m.start(), i, m.end() - m.start()) for i, line in enumerate(symbol.rows) for m in _RUNS.finditer(line)]
 
 
 def draw(canvas: Canvas, symbol: QrSymbol, *, x: float, y: float, module: float) -> QrPlacement:
@@ -172,6 +200,6 @@ def draw(canvas: Canvas, symbol: QrSymbol, *, x: float, y: float, module: float)
     top = y + side - QUIET_ZONE * module
     left = x + QUIET_ZONE * module
     # One path in module units: a y-flipped matrix maps row i to i modules below the top.
-    ops = " ".join(f"{c} {r} {w} {h} re" for c, r, w, h in rectangles(symbol))
+    ops = " ".join(f"{c} {r} {w} 1 re" for c, r, w in rectangles(symbol))
     canvas.addLiteral(f"q 0 g {module:.4f} 0 0 {-module:.4f} {left:.3f} {top:.3f} cm {ops} f Q")
     return QrPlacement(x=x, y=y, module=module, side=side, version=symbol.version)

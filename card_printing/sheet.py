@@ -183,7 +183,7 @@ class _FirstHeader:
 
     def __init__(self, person: PersonData, today: date):
         self.person = person
-        self.symbol = qr.encode(person.card.segments) if person.card else None
+        self.symbol = person.card.symbol if person.card else None
         self.qr_side = self.symbol.total * QR_MODULE if self.symbol else 0
         width = RIGHT - LEFT - (self.qr_side + 4 * MM if self.symbol else 0)
         size, names = fonts.fit(person.name, width, size=26, min_size=16, bold=True)

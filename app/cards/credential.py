@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import cbor2
 
@@ -20,7 +20,13 @@ from app.cards.keyset import KeySet, b64url_encode
 from app.cards.qr import QrSegment, cose_from_qr, qr_segments, segments_text
 
 if TYPE_CHECKING:
-    from app.cards.revocation import RevocationList
+    from app.cards.revocation import RevocationEntry
+
+
+class RevocationLookup(Protocol):
+    """What ``verify`` asks of revocations: a signed RevocationList (offline) or the server's per-card lookup."""
+
+    def entry_for(self, *, card_id: bytes, serial: int) -> RevocationEntry | None: ...
 
 # Registered CWT claim keys (RFC 8392 §4); no private claims, so nothing to register.
 CLAIM_EXP = 4
@@ -159,7 +165,7 @@ def issue_credential(*, claims: CardClaims, signer: Signer, base_url: str) -> Is
     return IssuedCard(cose=cose, segments=qr_segments(cose, base_url=base_url))
 
 
-def verify(qr_text: object, *, keys: KeySet, revocations: RevocationList | None, now: int) -> VerificationResult:
+def verify(qr_text: object, *, keys: KeySet, revocations: RevocationLookup | None, now: int) -> VerificationResult:
     """Verify scanned QR text offline; never raises, every input yields a status."""
     try:
         sign1 = decode_sign1(cose_from_qr(qr_text))

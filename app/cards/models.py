@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.models import created_at_field, enum_field
@@ -49,6 +49,10 @@ class Card(CardBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The QR text exactly as printed; holds no personal data (a signed pointer).
     qr_text: str = Field(max_length=400)
+    # Its QR symbol, encoded once at issuance (``card_printing.qr.to_bytes``, 265–312 bytes): the text
+    # never changes, and encoding is the costliest part of printing a sheet. NULL for cards issued
+    # before migration 0012 until their first print stores it.
+    qr_symbol: bytes | None = Field(default=None, sa_type=LargeBinary)
 
     @property
     def card_number(self) -> str:

@@ -13,6 +13,7 @@ from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.credential import Status, verify
 from app.cards.models import Card, CardPublic, RevokeReason
+from app.core import ratelimit
 from app.core.deps import IdPath, SessionDep, StaffUser, require_roles
 from app.core.templating import render
 
@@ -43,12 +44,12 @@ def published_revocations(session: SessionDep) -> JSONResponse:
     return JSONResponse(doc, headers={"Cache-Control": _PUBLIC_CACHE, "Access-Control-Allow-Origin": "*"})
 
 
-@router.get("/C/{payload}", include_in_schema=False)
-@router.get("/c/{payload}", include_in_schema=False)
+@router.get("/C/{payload}", include_in_schema=False, dependencies=[Depends(ratelimit.card_page)])
+@router.get("/c/{payload}", include_in_schema=False, dependencies=[Depends(ratelimit.card_page)])
 def card_url(payload: str, request: Request, session: SessionDep):
     """Where a phone camera lands: says what the card is and whether it is genuine, no personal data."""
     text = f"{request.url.scheme}://{request.url.netloc}/C/{payload}"
-    result = verify(text, keys=cards.keystore().verification_keys(), revocations=cards.revocation_list(session=session), now=int(time.time()))
+    result = verify(text, keys=cards.keystore().verification_keys(), revocations=cards.revocations(session=session), now=int(time.time()))
     return render(request, "cards/public_card.html", result=result, genuine=result.status == Status.GENUINE, qr_text=text)
 
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from app.cards.credential import CardClaims, issue_credential, new_card_id
@@ -21,6 +22,7 @@ from app.core.models import Actor
 from app.history import service as history
 from app.persons import dataset
 from app.persons.models import Person, PersonStatus
+from card_printing import qr as qr_symbols
 
 
 @lru_cache
@@ -54,6 +56,13 @@ def qr_segments_for(card: Card) -> list[QrSegment]:
     return qr_segments(cose_from_qr(card.qr_text), base_url=prefix)
 
 
+def store_qr_symbols(*, session: Session, symbols: Sequence[tuple[int, bytes]]) -> None:
+    """Keep the QR symbols printing encoded for cards that had none stored: (card row id, ``qr.to_bytes``)."""
+    stmt = update(Card.__table__).where(Card.__table__.c.id == bindparam("row_id")).values(qr_symbol=bindparam("symbol"))
+    for start in range(0, len(symbols), 500):
+        session.connection().execute(stmt, [{"row_id": row_id, "symbol": symbol} for row_id, symbol in symbols[start:start + 500]])
+
+
 def _history(session: Session, actor: Actor, person: Person, card: Card, action: str, old: str | None, new: str | None) -> None:
     history.record(session=session, actor=actor, entity="card", entity_id=card.id, action=action,
                    changes=[("card", old, new)], person_id=person.id, household_id=person.household_id)
@@ -70,8 +79,9 @@ def _issue(session: Session, actor: Actor, person: Person, *, card_id: bytes, se
     signer = _signer(store.directory, store.ensure_active().kid)
     issued = issue_credential(claims=CardClaims(card_id=card_id, serial=serial, issued_at=int(time.time())),
                               signer=signer, base_url=get_settings().public_url)
+    symbol = qr_symbols.to_bytes(qr_symbols.encode(issued.segments), text=issued.text)
     card = Card(person_id=person.id, card_id=card_id.hex(), serial=serial, issued_by=actor.name,
-                kid=b64url_encode(signer.kid), qr_text=issued.text)
+                kid=b64url_encode(signer.kid), qr_text=issued.text, qr_symbol=symbol)
     session.add(card)
     session.flush()
     _history(session, actor, person, card, "create", None, card.card_number)
@@ -153,18 +163,21 @@ def mark_printed(*, session: Session, card: Card) -> None:
     session.add(card)
 
 
+def _entry_of(newest: Card) -> RevocationEntry | None:
+    """The revocation entry implied by a card id's newest serial: all of it if cancelled, else the serials before it."""
+    if newest.status == CardStatus.active and newest.serial > 1:
+        return RevocationEntry(card_id=bytes.fromhex(newest.card_id), serial=newest.serial - 1,
+                               reason="superseded", superseded_by_serial=newest.serial)
+    if newest.status != CardStatus.active:
+        return RevocationEntry(card_id=bytes.fromhex(newest.card_id), serial=newest.serial, reason="cancelled")
+    return None
+
+
 def revocation_entries(*, session: Session) -> list[RevocationEntry]:
     """One entry per card id: everything up to the newest serial if cancelled, else up to the one before it."""
     latest = (select(Card.card_id, func.max(Card.serial).label("serial")).group_by(Card.card_id).subquery())
     rows = session.exec(select(Card).join(latest, (Card.card_id == latest.c.card_id) & (Card.serial == latest.c.serial))).all()
-    entries = []
-    for card in rows:
-        if card.status == CardStatus.active and card.serial > 1:
-            entries.append(RevocationEntry(card_id=bytes.fromhex(card.card_id), serial=card.serial - 1,
-                                           reason="superseded", superseded_by_serial=card.serial))
-        elif card.status != CardStatus.active:
-            entries.append(RevocationEntry(card_id=bytes.fromhex(card.card_id), serial=card.serial, reason="cancelled"))
-    return entries
+    return [entry for card in rows if (entry := _entry_of(card)) is not None]
 
 
 def revocation_version(*, session: Session) -> int:
@@ -176,6 +189,44 @@ def revocation_list(*, session: Session) -> RevocationList:
     entries = revocation_entries(session=session)
     return RevocationList(version=revocation_version(session=session), issued_at=int(time.time()),
                           kid=b"", entries={e.card_id: e for e in entries})
+
+
+class CardRevocations:
+    """The live revocation list as the server's verifier needs it: looked up for one card id at a time.
+
+    ``credential.verify`` asks ``entry_for`` only after the signature checked out, so a scan reads
+    the newest row of that one card id (an index lookup) instead of building the whole list, a
+    GROUP BY over every card ever issued. The verdict is the same, since each card id's entry
+    depends only on its own rows (``_entry_of``).
+    """
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._newest: dict[bytes, Card | None] = {}
+
+    def _newest_of(self, card_id: bytes) -> Card | None:
+        if card_id not in self._newest:
+            self._newest[card_id] = self._session.exec(
+                select(Card).where(Card.card_id == card_id.hex()).order_by(Card.serial.desc()).limit(1)).first()
+        return self._newest[card_id]
+
+    def entry_for(self, *, card_id: bytes, serial: int) -> RevocationEntry | None:
+        """The entry revoking this card and serial, if any (same contract as RevocationList.entry_for)."""
+        newest = self._newest_of(card_id)
+        entry = _entry_of(newest) if newest is not None else None
+        return entry if entry is not None and serial <= entry.serial else None
+
+    def card(self, *, card_id: bytes, serial: int) -> Card | None:
+        """The card row of this credential; usually the row ``entry_for`` already read."""
+        newest = self._newest_of(card_id)
+        if newest is not None and newest.serial == serial:
+            return newest
+        return find(session=self._session, card_id=card_id, serial=serial)
+
+
+def revocations(*, session: Session) -> CardRevocations:
+    """What the server verifies scans and card links against: the database, per card."""
+    return CardRevocations(session)
 
 
 _signed_cache: dict[tuple[int, str], dict] = {}

@@ -12,9 +12,18 @@ from app.core import bootstrap, db, i18n
 from app.core.config import get_settings
 from app.core.errors import DomainError
 from app.printing import service as printing
+from card_printing import batch
 
 EXIT_SKIPPED = 3
 _NOUNS = {"kits": "households", "cards": "persons", "sheets": "persons"}
+
+
+def _report_interrupted(out: Path) -> None:
+    """Remove and report the partial file of an earlier run to ``out`` that did not finish (docs/crash-safety.md)."""
+    if batch.discard_interrupted(out):
+        typer.secho(f"note: an earlier print to {out.name} did not finish (stopped or killed); its partial file {batch.partial_path(out).name} "
+                    "was removed. Kits and cards are marked printed only together with a complete PDF, so print them again.",
+                    fg=typer.colors.YELLOW, err=True)
 
 
 def run(kind: str, *, household: int | None, all_: bool, pending: bool, out: Path, layout: str = "cr80") -> int:
@@ -26,6 +35,7 @@ def run(kind: str, *, household: int | None, all_: bool, pending: bool, out: Pat
     if not out.parent.is_dir():
         typer.secho(f"{out.parent}: no such directory", fg=typer.colors.RED, err=True)
         return 1
+    _report_interrupted(out)
     bootstrap.prepare_database()
     engine = db.get_engine()
     console = Console(stderr=True)

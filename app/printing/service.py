@@ -14,6 +14,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -71,20 +72,23 @@ def web_audit(*, engine, request, user) -> batch.Audit:
     """Record each printed person as accessed by the signed-in clerk (a failure stops the print)."""
     from app.audit.deps import record_access
 
-    def record(action: str, person: PersonData) -> None:
-        record_access(engine=engine, request=request, user=user, action=action, person=person, fields=action.split(".")[1], purpose="print")
+    def record(action: str, people: Sequence[PersonData]) -> None:
+        # A clerk's print from a page covers one household or person: one record each is enough.
+        for person in people:
+            record_access(engine=engine, request=request, user=user, action=action, person=person, fields=action.split(".")[1], purpose="print")
 
     return record
 
 
 def background_audit(*, engine, user_id: int | None, username: str, role: str, organisation: str, device: str) -> batch.Audit:
-    """Audit recorder for a run without a request: the CLI or a background job."""
+    """Audit recorder for a run without a request (the CLI or a background job): one transaction per chunk of persons."""
 
-    def record(action: str, person: PersonData) -> None:
+    def record(action: str, people: Sequence[PersonData]) -> None:
+        events = [dict(action=action, actor_user_id=user_id, actor_username=username[:64], actor_role=role, organisation=organisation,
+                       device=device[:100], person_id=person.id, household_id=person.household_id, fields=action.split(".")[1],
+                       purpose="print", incident="", emergency=False, outcome="ok", ip="") for person in people]
         try:
-            audit.append(engine=engine, action=action, actor_user_id=user_id, actor_username=username[:64], actor_role=role,
-                         organisation=organisation, device=device[:100], person_id=person.id, household_id=person.household_id,
-                         fields=action.split(".")[1], purpose="print", incident="", emergency=False, outcome="ok", ip="")
+            audit.append_many(engine=engine, events=events)
         except audit.AuditUnavailable:
             raise DomainError("アクセス記録を書き込めないため、印刷を中止しました。管理者にお知らせください。") from None
 

@@ -11,6 +11,7 @@ from app.cards.models import CardStatus, RevokeReason
 from app.cards.revocation import verify_revocation_document
 from app.core.errors import Conflict, Invalid
 from app.history.models import Change
+from card_printing import qr
 from tests.factories import FACTORY_ACTOR
 
 
@@ -50,6 +51,16 @@ def test_reissue_revokes_the_old_card_at_once(holder, db):
     assert _check(db, second.qr_text).status == Status.GENUINE
     with pytest.raises(Invalid):
         cards.reissue(session=db, actor=FACTORY_ACTOR, person_id=holder.id, reason=RevokeReason.deceased)
+
+
+def test_issued_and_reissued_cards_store_the_symbol_of_their_qr_text(holder, db):
+    first = cards.issue(session=db, actor=FACTORY_ACTOR, person_id=holder.id)
+    second = cards.reissue(session=db, actor=FACTORY_ACTOR, person_id=holder.id, reason=RevokeReason.damaged)
+    for card in (first, second):
+        db.refresh(card)
+        # Module for module what encoding the text now gives (same version and mask too).
+        assert qr.from_bytes(card.qr_symbol, text=card.qr_text) == qr.encode(cards.qr_segments_for(card))
+    assert first.qr_symbol != second.qr_symbol
 
 
 def test_withdrawing_consent_revokes_the_card(holder, login, personas, db):

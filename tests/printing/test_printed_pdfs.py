@@ -6,11 +6,14 @@ import io
 import re
 
 import pytest
+from sqlalchemy import text as sql
 from sqlmodel import select
 
 from app.cards import service as cards
 from app.cards.models import Card
 from app.households.models import Household
+from app.persons import dataset
+from app.persons.models import EmergencyContactCreate
 from app.residents import service as residents
 from card_printing import batch, card
 from card_printing.data import Issuer, card_info, load_people
@@ -23,7 +26,7 @@ from tests.printing.conftest import (MM, add, assert_quiet_zone, check_genuine, 
 A4_MM = (210.0, 297.0)
 
 
-def _no_audit(action, person):
+def _no_audit(action, people):
     pass
 
 
@@ -62,6 +65,15 @@ def test_sheet_shows_the_dataset_and_a_genuine_qr(db, world):
     image = raster(pdf, 0, 300)
     assert_quiet_zone(image, decode(image)[0])
     _inside_printable_area(pdf, 0)
+
+
+def test_sheet_prints_a_contact_note_stored_encrypted(db, world):
+    dataset.add_contact(session=db, actor=FACTORY_ACTOR, person_id=world.ume.id,
+                        data=EmergencyContactCreate(name="見本 次郎", relation="長男", phone="090-0000-0002", note="平日日中は勤務先"))
+    stored = db.exec(sql("SELECT note FROM emergencycontact WHERE person_id = :id").bindparams(id=world.ume.id)).all()
+    assert len(stored) == 2 and all(v.startswith("enc1:") for (v,) in stored)
+    pdf, _ = _print("sheets", db, [world.ume.id])
+    assert "平日日中は勤務先" in flat(text_of(pdf)[0])
 
 
 def test_kit_is_letter_sheets_and_stickers_with_a_working_access_code(db, world):
@@ -156,6 +168,8 @@ def test_ten_up_sheet_positions_and_mirrored_backs(db, make, world):
         cy = (image.height - (barcode.position.top_left.y + barcode.position.bottom_right.y) / 2) / 300 * 72
         assert x < cx < x + card.CARD_W and y < cy < y + card.CARD_H, (index, cx / MM, cy / MM)
         check_genuine(db, barcode.text, next(p for p in people if p.id == holder.person_id))
+    # An office printer at 150 dpi, slightly soft: all ten still read.
+    assert {b.text for b in decode(raster(pdf, 0, 150, blur=0.6))} == {b.text for b in found}
     # On the back page, card i's contact sits in the mirrored column (long-edge duplex).
     from tests.printing.conftest import pages
     doc = pages(pdf)
@@ -260,7 +274,7 @@ def test_person_without_consent_is_not_printed(db, make, world):
 def test_a_failing_audit_prints_nothing_and_changes_nothing(db, world, tmp_path):
     from app.core.errors import DomainError
 
-    def refuse(action, person):
+    def refuse(action, people):
         raise DomainError("アクセス記録を書き込めないため、印刷を中止しました。")
 
     out = tmp_path / "kits.pdf"
