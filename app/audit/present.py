@@ -20,6 +20,13 @@ ACTIONS = {
     "scan.destination": "搬送先病院の記録",
     "auth.login": "ログイン",
     "auth.login_failed": "ログインの失敗",
+    "auth.2fa_failed": "確認コードの誤り",
+    "auth.2fa_enrolled": "2段階認証の設定",
+    "auth.2fa_reset": "2段階認証のリセット",
+    "auth.recovery_code_used": "リカバリーコードの使用",
+    "auth.recovery_codes_new": "リカバリーコードの再作成",
+    "auth.password_changed": "パスワードの変更",
+    "auth.signout_all": "すべての端末からログアウト",
     "person.create": "登録者の追加",
     "person.update": "登録情報の更新",
     "person.add_entry": "医療情報の追加",
@@ -60,9 +67,11 @@ RESIDENT_SENTENCES = {
 }
 # Actions that are about the log itself or sign-ins: not shown to residents and doctors.
 OWN_LOG_ACTIONS = ("audit.view", "audit.search", "audit.export", "audit.review", "audit.verify", "audit.archive",
-                   "auth.login", "auth.login_failed", "person.search", "key.rotate")
+                   "auth.login", "auth.login_failed", "auth.2fa_failed", "auth.2fa_enrolled", "auth.2fa_reset",
+                   "auth.recovery_code_used", "auth.recovery_codes_new", "auth.password_changed", "auth.signout_all",
+                   "person.search", "key.rotate")
 OUTCOMES = {"ok": "成功", "refused": "拒否", "requested": "受付", "revoked": "失効カード", "forged": "偽造の疑い",
-            "unregistered": "未登録", "not_found": "該当なし", "broken": "異常あり"}
+            "unregistered": "未登録", "not_found": "該当なし", "broken": "異常あり", "pending": "2段階目へ"}
 
 
 def action_label(action: str) -> str:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from annotated_types import MaxLen
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import Integer, String, bindparam, func, insert, or_, update
 from sqlmodel import Session, select
 
 from app.audit.chain import GENESIS, at_text, canonical, checkpoint_message, digest  # noqa: F401  (re-exported)
@@ -15,6 +16,7 @@ from app.audit.models import AuditCheckpoint, AuditEvent, AuditEventBase, AuditH
 from app.audit.signing import audit_keys
 from app.core.clock import JST, utcnow
 from app.core.config import get_settings
+from app.core.db import get_audit_engine, get_engine
 from app.core.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -56,33 +58,63 @@ _COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns)
 _append_lock = threading.Lock()
 
 
+# Table (Core) statements built once: through the ORM's bulk paths these cost ~1 ms per access
+# recorded, i.e. on every scan (benchmarks/scale.py).
+_HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
+_BUMP_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("n", type_=Integer))
+              .returning(_HEAD.c.seq, _HEAD.c.hash))
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("new_hash", type_=String))
+
+
+def _writer(engine):
+    """The app's engine → the writer's own connection (app.core.db.get_audit_engine); others as given."""
+    return get_audit_engine() if engine is get_engine() else engine
+
+
 def append(*, engine, **fields) -> AuditEvent:
     """Write one event in its own committed transaction, chained to the previous one.
 
     Every ``audit_checkpoint_every`` records a signed checkpoint is written with it. Raises
     :class:`AuditUnavailable` when the event cannot be written, so callers withhold data.
     """
+    return append_many(engine=engine, events=[fields])[0]
+
+
+def append_many(*, engine, events: Sequence[dict]) -> list[AuditEvent]:
+    """Write events chained in the given order, all in one committed transaction (all or none).
+
+    For accesses recorded in bulk (a print batch): one lock and one commit for many records.
+    The chain is exactly what as many ``append`` calls would write. Raises
+    :class:`AuditUnavailable` when the events cannot be written.
+    """
+    if not events:
+        return []
     try:
-        with _append_lock, Session(engine, expire_on_commit=False) as session:
+        with _append_lock, Session(_writer(engine), expire_on_commit=False) as session:
             # Bumping the head first takes the write lock (SQLite) or row lock (PostgreSQL),
             # so concurrent appenders queue here and the chain never forks. Core statements, no
             # ORM unit of work: the lock is held for as short a time as possible.
-            seq, prev_hash = session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-                                             .returning(AuditHead.seq, AuditHead.hash)).one()
-            event = AuditEvent(id=seq, seq=seq, prev_hash=prev_hash, **_clean(fields))
-            event.at = utcnow()
-            event.hash = digest(event)
-            session.execute(insert(AuditEvent).values({c: getattr(event, c) for c in _COLUMNS}))
-            session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=event.hash))
-            if seq % get_settings().audit_checkpoint_every == 0:
-                try:
-                    session.add(_sign_checkpoint(session, seq=seq, hash=event.hash))
-                except OSError:
-                    # An unreadable key directory must not stop a crew from seeing the data;
-                    # `audit verify` reports the missing checkpoint and `audit checkpoint` adds one.
-                    log.exception("audit checkpoint at seq %s could not be signed", seq)
+            last, prev_hash = session.execute(_BUMP_HEAD, {"n": len(events)}).one()
+            written = []
+            for seq, fields in enumerate(events, start=last - len(events) + 1):
+                event = AuditEvent(id=seq, seq=seq, prev_hash=prev_hash, **_clean(fields))
+                event.at = utcnow()
+                event.hash = prev_hash = digest(event)
+                written.append(event)
+            session.execute(insert(_EVENTS), [{c: getattr(event, c) for c in _COLUMNS} for event in written])
+            session.execute(_SET_HEAD_HASH, {"new_hash": prev_hash})
+            every = get_settings().audit_checkpoint_every
+            for event in written:
+                if event.seq % every == 0:
+                    try:
+                        session.add(_sign_checkpoint(session, seq=event.seq, hash=event.hash))
+                        session.flush()  # the next checkpoint of this batch chains to it
+                    except OSError:
+                        # An unreadable key directory must not stop a crew from seeing the data;
+                        # `audit verify` reports the missing checkpoint and `audit checkpoint` adds one.
+                        log.exception("audit checkpoint at seq %s could not be signed", event.seq)
             session.commit()
-            return event
+            return written
     except Exception as exc:  # noqa: BLE001 - any failure means "not recorded"
         raise AuditUnavailable(str(exc)) from exc
 

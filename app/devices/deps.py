@@ -10,6 +10,7 @@ from app.auth import service as auth
 from app.auth.models import AuthSession, Role, User
 from app.core.clock import utcnow
 from app.core.deps import SessionDep, get_current_user, request_token
+from app.core.security import token_digest
 from app.core.errors import Forbidden
 from app.devices import service as devices
 from app.devices.models import Device
@@ -27,7 +28,10 @@ class OnDevice:
 def _refuse_if_disabled(request: Request, session, record: AuthSession | None) -> None:
     """A disabled device gets its own message (not "please sign in"), and its session ends now."""
     bound = session.get(Device, record.device_id) if record is not None and record.device_id else None
-    for device in (bound, devices.find_by_token(session=session, token=request.headers.get(DEVICE_HEADER))):
+    sent = request.headers.get(DEVICE_HEADER)
+    # Usually the device sending the request is the one the session is bound to: no second lookup.
+    same = bound is not None and sent and bound.device_token_hash == token_digest(sent)
+    for device in (bound, bound if same else devices.find_by_token(session=session, token=sent)):
         if device is not None and device.disabled_at is not None:
             if record is not None and record.revoked_at is None:
                 record.revoked_at = utcnow()

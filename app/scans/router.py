@@ -1,11 +1,12 @@
 """``POST /api/v1/scans``: verify first, audit, then the emergency summary (paramedics on an enrolled device only)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from app.audit.deps import record_access
 from app.cards.credential import Status
+from app.core import ratelimit
 from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import Invalid
 from app.directory import service as directory
@@ -15,7 +16,7 @@ from app.scans import service as scans
 from app.scans.models import TransportPublic
 from app.scans.schemas import CardNumberRequest, DestinationRequest, OfflineReceipt, OfflineScan, ScanRequest, ScanResult
 
-router = APIRouter(prefix="/api/v1", tags=["scans"])
+router = APIRouter(prefix="/api/v1", tags=["scans"], dependencies=[Depends(ratelimit.scan)])
 
 
 def _answer(verified: scans.Verified, *, on: OnDevice, incident: str, reason: str, request: Request, session, engine,

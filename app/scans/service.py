@@ -53,11 +53,12 @@ def card_by_number(*, session: Session, card_number: str) -> Card | None:
 
 
 def check(*, session: Session, qr: str) -> Verified:
-    """Verify the credential against our keys and the live revocation list, then find its card."""
-    result = verify(qr, keys=cards.keystore().verification_keys(), revocations=cards.revocation_list(session=session), now=int(time.time()))
+    """Verify the credential against our keys and the live revocations of its card, then find the card."""
+    revocations = cards.revocations(session=session)
+    result = verify(qr, keys=cards.keystore().verification_keys(), revocations=revocations, now=int(time.time()))
     card = None
     if result.status == Status.GENUINE and result.claims is not None:
-        card = cards.find(session=session, card_id=result.claims.card_id, serial=result.claims.serial)
+        card = revocations.card(card_id=result.claims.card_id, serial=result.claims.serial)
     return Verified(result=result, card=card)
 
 

@@ -35,7 +35,7 @@ MEDICAL_NAMES = {"allergies", "medications", "conditions", "entries", "contacts"
                  "dnar_location", "insurance_number", "usual_state", "infection_notes", "changes"}
 # Routes that verify a credential before they know whose data it is; they call record_access in
 # the body (tested below and in tests/scans, tests/ems).
-AUDITED_IN_BODY = {("POST", "/api/v1/scans"), ("POST", "/api/v1/scans/card-number")}
+AUDITED_IN_BODY = {("POST", "/api/v1/scans"), ("POST", "/api/v1/scans/card-number"), ("GET", "/api/v1/households/{household_id}")}
 MARKERS = ("MKALLERGY", "MKMEDICINE", "MKCONDITION", "MKACPWISH", "MKDNARPLACE", "MKUSUAL", "MKINFECT", "MK-98765")
 
 
