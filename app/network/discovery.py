@@ -5,10 +5,12 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.audit import service as audit
+from app.core import ratelimit
 from app.core.clock import utcnow
 from app.core.deps import EngineDep, SessionDep
 from app.core.errors import AuthFailed
@@ -71,7 +73,20 @@ def _client_credentials(request: Request, client_id: str, client_secret: str) ->
     return client_id, client_secret
 
 
-@router.post("/auth/token")
+class OAuthError(BaseModel):
+    error: str
+
+
+_OAUTH_OR_OUTCOME = {"content": {"application/json": {"schema": OAuthError.model_json_schema()},
+                                 FHIR_JSON: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}}
+# RFC 6749 errors ({"error": …}) for the grant itself; malformed input and the rate limit are OperationOutcomes.
+TOKEN_RESPONSES = {400: {"description": "unsupported_grant_type, or malformed input", **_OAUTH_OR_OUTCOME},
+                   401: {"description": "invalid_client", **_OAUTH_OR_OUTCOME},
+                   429: {"description": "Too many requests (Retry-After)",
+                         "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}}}
+
+
+@router.post("/auth/token", dependencies=[Depends(ratelimit.fhir_token)], responses=TOKEN_RESPONSES)
 def token(request: Request, session: SessionDep, engine: EngineDep,
           grant_type: Annotated[str, Form(max_length=40)] = "", scope: Annotated[str, Form(max_length=400)] = "",
           client_id: Annotated[str, Form(max_length=100)] = "", client_secret: Annotated[str, Form(max_length=200)] = ""):

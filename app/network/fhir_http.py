@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core import ratelimit
 from app.core.deps import SessionDep, bearer_token
 from app.core.errors import DomainError, Forbidden
 from app.network import clients, resources as fhir
@@ -48,7 +49,7 @@ class FhirRoute(APIRoute):
                 return await handler(request)
             except DomainError as exc:
                 status = exc.status_code
-                headers = {"WWW-Authenticate": 'Bearer realm="fhir"'} if status == 401 else None
+                headers = getattr(exc, "headers", None) or ({"WWW-Authenticate": 'Bearer realm="fhir"'} if status == 401 else None)
                 return outcome(status, exc.translated(), _CODES.get(status, "processing"), headers)
             except RequestValidationError as exc:
                 return outcome(400, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:500], "invalid")
@@ -69,6 +70,8 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     if caller is None:
         raise Unauthorized("有効なアクセストークンが必要です（POST /fhir/r4/auth/token、client_credentials）")
     request.state.fhir_caller = caller
+    # Per client, not per token: a client that asks for new tokens does not get a new allowance.
+    ratelimit.hit("fhir", f"client:{caller.client.client_id}")
     return caller
 
 

@@ -161,11 +161,18 @@ def parse_inbound(resource_type: str, body: dict) -> tuple[int, ClinicalEntryCre
     if kind == ClinicalKind.medication and any(d.asNeededBoolean for d in model.dosage or []):
         category = "as_needed"
     alerts = {e.valueCode for e in (model.extension or []) if e.url == fhir.HIGH_ALERT}
-    data = ClinicalEntryCreate(
-        kind=kind, category=category, text=text[:500], code_system=fhir.CODE_SYSTEM_KEYS[coding.system] if coding else "",
-        code=coding.code[:40] if coding else None, is_anticoagulant="anticoagulant" in alerts and kind == ClinicalKind.medication,
-        is_insulin="insulin" in alerts and kind == ClinicalKind.medication,
-        note="\n".join(n.text for n in (model.note or []) if n.text)[:1000] or None)
+    try:
+        data = ClinicalEntryCreate(
+            kind=kind, category=category, text=text[:500], code_system=fhir.CODE_SYSTEM_KEYS[coding.system] if coding else "",
+            code=coding.code[:40] if coding else None, is_anticoagulant="anticoagulant" in alerts and kind == ClinicalKind.medication,
+            is_insulin="insulin" in alerts and kind == ClinicalKind.medication,
+            note="\n".join(n.text for n in (model.note or []) if n.text)[:1000] or None)
+    except ValidationError as exc:
+        # Valid FHIR can still be unusable for us (control characters, blank text): the same clear 400.
+        from app.core.forms import message_for
+
+        error = exc.errors()[0]
+        raise Invalid("FHIR リソースとして正しくありません: %(error)s", error=f"{'.'.join(map(str, error['loc']))}: {message_for(error)}") from None
     return person_id, data
 
 

@@ -25,7 +25,7 @@ HOSPITAL = "済生会加須病院"
 def setup(session: Session) -> dict:
     """An ER sign-in at the hospital, the demo card of DEMO-P001, a device enrollment code."""
     hospital = session.exec(select(Institution).where(Institution.name == HOSPITAL)).one()
-    password = secrets.token_urlsafe(16)
+    password = f"er-{secrets.token_urlsafe(16)}"  # the "-" makes it mixed whatever the random part
     username = f"er-{secrets.token_hex(3)}"
     auth.create_user(session=session, data=UserCreate(username=username, password=password, role=Role.doctor, display_name="救急外来 見本",
                                                       organisation=HOSPITAL, institution_id=hospital.id))
