@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlmodel import Session
 
 from app.core import bootstrap, db, i18n
 from app.core.config import get_settings
@@ -43,6 +44,10 @@ def run(path: Path, *, dry_run: bool) -> int:
     bootstrap.prepare_database()
     engine = db.get_engine()
     actor = Actor(user_id=None, name=f"lifeline import ({getpass.getuser()})"[:100], source=Source.imported)
+    with Session(engine) as session:
+        for stopped in service.recover_interrupted(session=session):
+            typer.secho(f"note: import job {stopped.id} ({stopped.filename}) was interrupted (the process stopped); "
+                        "nothing of it was written. Importing the same file again is safe.", fg=typer.colors.YELLOW, err=True)
     job = service.create_job(engine=engine, actor=actor, filename=path.name, dry_run=dry_run)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

@@ -260,6 +260,15 @@ def _checked(session: Session, job: ImportJob) -> ImportJobPublic:
     return ImportJobPublic.of(job, processed=live)
 
 
+def recover_interrupted(*, session: Session) -> list[ImportJobPublic]:
+    """Mark the runs whose process died as interrupted and return them (nothing of theirs was written)."""
+    found = []
+    for job in session.exec(select(ImportJob).where(ImportJob.status.in_(ACTIVE)).order_by(ImportJob.id)).all():
+        if _orphaned(job):
+            found.append(_checked(session, job))
+    return found
+
+
 def get_job(*, session: Session, job_id: int) -> ImportJobPublic:
     """One import run, or NotFound."""
     job = session.get(ImportJob, job_id)

@@ -1,7 +1,6 @@
 """The import service on a real database: large CP932 files, all-or-nothing, idempotent re-runs."""
 from __future__ import annotations
 
-import time
 from datetime import date
 
 from sqlmodel import select
@@ -41,7 +40,6 @@ def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothin
     rows, born = registry_rows(5000)
     path = tmp_path / "registry.csv"
     path.write_bytes(to_csv(rows, encoding="cp932"))
-    started = time.monotonic()
     job = run_import(path.read_bytes())
     assert (job.status, problems(job)) == (ImportStatus.done, [])
     assert (job.total_rows, job.created, job.updated, job.unchanged) == (5000, 5000, 0, 0)
@@ -65,7 +63,6 @@ def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothin
     assert (again.status, again.created, again.updated, again.unchanged) == (ImportStatus.done, 0, 0, 5000)
     assert (again.households_created, again.households_updated) == (0, 0)
     assert table_counts() == before
-    assert time.monotonic() - started < 30
 
 
 def test_faulty_rows_are_all_reported_with_line_and_column_and_nothing_is_written(run_import, table_counts):
