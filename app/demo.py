@@ -17,6 +17,7 @@ from app.auth import service as auth
 from app.auth.models import Role, UserCreate
 from app.core import bootstrap, db
 from app.core.config import get_settings
+from app.core.errors import Invalid
 from app.core.models import Actor, Source
 from app.devices import demo as demo_devices
 from app.directory.models import Institution, InstitutionCreate, Practitioner, PractitionerCreate
@@ -81,16 +82,26 @@ def _credentials_path():
     return get_settings().resolved_data_dir / "demo-logins.json"
 
 
+def _new_password() -> str:
+    # 15 characters, always letters with digits and a symbol, so every role's password rules accept it.
+    return f"{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+
+
+def _save_passwords(words: dict[str, str]) -> None:
+    path = _credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(words, fh)
+
+
 def _passwords() -> dict[str, str]:
     """Random demo passwords, created once and kept (0600) in the data directory."""
     path = _credentials_path()
     if path.exists():
         return json.loads(path.read_text())
-    words = {role.value: secrets.token_urlsafe(12) for role in Role}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(words, fh)
+    words = {role.value: _new_password() for role in Role}
+    _save_passwords(words)
     return words
 
 
@@ -139,7 +150,12 @@ def _users(session: Session, passwords: dict[str, str], doctors: dict[str, int],
     for role, extra in specs.items():
         username = f"demo-{role.value}"
         if auth.get_user(session=session, username=username) is None:
-            auth.create_user(session=session, data=UserCreate(username=username, password=passwords[role.value], role=role, **extra))
+            try:
+                auth.create_user(session=session, data=UserCreate(username=username, password=passwords[role.value], role=role, **extra))
+            except Invalid:  # kept from before the password rules (issue 9): a new one for the new account
+                passwords[role.value] = _new_password()
+                _save_passwords(passwords)
+                auth.create_user(session=session, data=UserCreate(username=username, password=passwords[role.value], role=role, **extra))
         logins[role.value] = (username, passwords[role.value])
     return logins
 
@@ -169,5 +185,7 @@ def describe(logins: dict[str, tuple[str, str]], base_url: str) -> str:
     lines = ["", "Tone Lifeline demo (all data is fictional)", f"  staff UI:  {base_url}/login", f"  API docs:  {base_url}/docs", "  sign-ins (role: username / password):"]
     lines += [f"    {role:<10} {user} / {password}" for role, (user, password) in logins.items()]
     lines.append(f"  (passwords are kept in {_credentials_path()})")
+    lines.append("  admin, staff and doctor set up two-factor sign-in at their first sign-in: have a phone with an")
+    lines.append("  authenticator app (TOTP) ready to scan the QR code, or type the key shown under it.")
     lines += demo_devices.describe(base_url=base_url, data_dir=get_settings().resolved_data_dir)
     return "\n".join(lines)

@@ -49,6 +49,14 @@ def engine():
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits stay on in tests; each test starts with empty counters."""
+    from app.core import ratelimit
+
+    ratelimit.reset()
+
+
 @pytest.fixture
 def connection(engine):
     """A connection inside a transaction that is rolled back after the test."""
@@ -123,6 +131,23 @@ def login(app, db):
         return c
 
     yield _login
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def anonymous(app):
+    """``anonymous()`` → a TestClient without a session, holding a CSRF token (a browser that opened a page)."""
+    clients = []
+
+    def _new() -> TestClient:
+        c = TestClient(app, base_url="http://testserver")
+        clients.append(c)
+        c.get("/login")
+        c.headers["x-csrftoken"] = c.cookies.get("csrftoken", "")
+        return c
+
+    yield _new
     for c in clients:
         c.close()
 

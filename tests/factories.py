@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+import pyotp
 from sqlmodel import Session
 
-from app.auth.models import Role, User
+from app.auth.models import SECOND_FACTOR_ROLES, Role, User
+from app.core.clock import utcnow
 from app.core.models import Actor, Source
 from app.core.security import hash_password
 from app.directory.models import Institution, Practitioner
@@ -19,6 +22,8 @@ from app.persons import service as persons
 from app.persons.models import ClinicalEntryCreate, ConsentBase, Person, PersonCreate
 
 TEST_PASSWORD = "correct horse battery staple 7"
+# The authenticator of every test user of a role that must use one (a fixed, fictional secret).
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPTONELIFELINETEST"
 FACTORY_ACTOR = Actor(user_id=None, name="テスト", source=Source.staff)
 _counter = itertools.count(1)
 
@@ -27,6 +32,32 @@ _counter = itertools.count(1)
 def _password_hash() -> str:
     # Argon2 is deliberately slow; hash the shared test password once per run.
     return hash_password(TEST_PASSWORD)
+
+
+def next_totp_code(db: Session, user: User, secret: str = TEST_TOTP_SECRET) -> str:
+    """A code the server will accept now for ``user``: the current step, or a later one not used yet.
+
+    The server refuses a step used before and accepts one step of drift, so at most two sign-ins
+    of one user fit in one 30-second step; a third waits for the next step.
+    """
+    db.refresh(user)
+    totp = pyotp.TOTP(secret)
+    while True:
+        current = totp.timecode(time.time())
+        step = max(current, (user.totp_last_step or 0) + 1)
+        if step <= current + 1:
+            return totp.generate_otp(step)
+        time.sleep(1)
+
+
+def web_sign_in(client, db: Session, user: User, password: str = TEST_PASSWORD):
+    """Sign ``client`` in through /login like a person does, answering the code step if there is one."""
+    client.get("/login")
+    token = client.cookies.get("csrftoken", "")
+    r = client.post("/login", data={"username": user.username, "password": password, "csrftoken": token}, follow_redirects=False)
+    if r.status_code == 303 and r.headers["location"] == "/login/code":
+        r = client.post("/login/code", data={"code": next_totp_code(db, user), "csrftoken": token}, follow_redirects=False)
+    return r
 
 
 @dataclass
@@ -74,8 +105,11 @@ class Factories:
         self.db.commit()
         return practitioner
 
-    def user(self, role: Role | str, **kw) -> User:
+    def user(self, role: Role | str, *, totp: bool | None = None, **kw) -> User:
+        """A user with the test password; roles that must use TOTP have it set up (TEST_TOTP_SECRET) unless ``totp=False``."""
         role = Role(role)
+        if totp if totp is not None else role in SECOND_FACTOR_ROLES:
+            kw |= {"totp_secret": TEST_TOTP_SECRET, "totp_confirmed_at": utcnow()}
         user = User(username=kw.pop("username", f"{role.value}-{next(_counter)}"), role=role,
                     password_hash=_password_hash(), display_name=kw.pop("display_name", f"テスト{role.value}"), **kw)
         self.db.add(user)

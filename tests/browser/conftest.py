@@ -49,9 +49,43 @@ class LiveServer:
     demo_output: str
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
+    # Authenticators set up during the run (username -> secret read from the set-up page), and
+    # the last time step each has used: the server accepts a step only once.
+    totp_secrets: dict[str, str] = field(default_factory=dict)
+    totp_steps: dict[str, int] = field(default_factory=dict)
 
     def login(self, role: str) -> tuple[str, str]:
         return f"demo-{role}", self.logins[role]
+
+    def totp_code(self, username: str) -> str:
+        """The next code the server will accept for ``username`` (waits when two were used this step)."""
+        import pyotp
+
+        otp = pyotp.TOTP(self.totp_secrets[username])
+        while True:
+            current = otp.timecode(time.time())
+            step = max(current, self.totp_steps.get(username, 0) + 1)
+            if step <= current + 1:
+                self.totp_steps[username] = step
+                return otp.generate_otp(step)
+            time.sleep(1)
+
+    def second_step(self, page, username: str) -> None:
+        """After the password was sent: set up the authenticator (a demo account's first sign-in,
+        as a newcomer would, reading the key from the page) or enter its code; nothing for others."""
+        from urllib.parse import urlparse
+
+        page.wait_for_url(lambda url: urlparse(url).path != "/login")
+        path = urlparse(page.url).path
+        if path == "/login/enrol":
+            self.totp_secrets[username] = page.locator("#totp-secret").inner_text().replace(" ", "")
+            page.locator("#f-code").fill(self.totp_code(username))
+            page.get_by_role("button", name="設定を終える").click()
+            page.get_by_role("link", name="保管しました。続ける").click()
+        elif path == "/login/code":
+            page.locator("#f-code").fill(self.totp_code(username))
+            page.get_by_role("button", name="確認してログイン").click()
+        page.wait_for_url(lambda url: not urlparse(url).path.startswith("/login"))
 
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """Run ``lifeline ARGS`` against the live server's data directory and database."""
@@ -137,6 +171,9 @@ def running_server(data_dir: Path, *, db_suffix: str) -> Iterator[LiveServer]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
     env |= {"LIFELINE_ENVIRONMENT": "development", "LIFELINE_DATA_DIR": str(data_dir),
             "LIFELINE_DATABASE_URL": database_url, "LIFELINE_PUBLIC_URL": url, "PYTHONUNBUFFERED": "1"}
+    # The whole suite enrols devices and signs in from 127.0.0.1 many times a minute against one
+    # server; the limits themselves are proven in tests/core/test_ratelimit.py.
+    env |= {f"LIFELINE_RATE_LIMIT_{name}": "10000/minute" for name in ("SIGN_IN", "SIGN_IN_USER", "CODE", "SCAN", "CARD_PAGE")}
     demo = _run_cli(["demo"], env=env, cwd=data_dir)
     logins = json.loads((data_dir / "demo-logins.json").read_text())
     log_path = data_dir / "server.log"

@@ -47,6 +47,7 @@ def sign_in(page: Page, live_server, role: str) -> None:
     page.get_by_label("ユーザー名").fill(username)
     page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
+    live_server.second_step(page, username)
 
 
 def test_doctor_reviews_an_emergency_access_to_a_patient(page: Page, live_server, doc_screenshot):

@@ -25,7 +25,9 @@ def sign_in(page: Page, username: str, password: str) -> None:
 
 
 def sign_in_staff(page: Page, live_server) -> None:
-    sign_in(page, *live_server.login("staff"))
+    username, password = live_server.login("staff")
+    sign_in(page, username, password)
+    live_server.second_step(page, username)  # the authenticator: set up on the first sign-in, then its code
     expect(page).to_have_url(re.compile(r"/staff/$"))
 
 
