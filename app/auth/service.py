@@ -138,9 +138,12 @@ def find_session(*, session: Session, token: str) -> AuthSession | None:
 
 def user_for_token(*, session: Session, token: str, kind: str) -> User | None:
     """The active user behind a valid, unexpired session token, or None."""
-    record = find_session(session=session, token=token)
-    now = utcnow()
-    if record is None or record.kind != kind or record.revoked_at or record.expires_at <= now:
+    return user_for_session(session=session, record=find_session(session=session, token=token), kind=kind)
+
+
+def user_for_session(*, session: Session, record: AuthSession | None, kind: str) -> User | None:
+    """The active user behind a session row already looked up, when it is valid and unexpired."""
+    if record is None or record.kind != kind or record.revoked_at or record.expires_at <= utcnow():
         return None
     user = session.get(User, record.user_id)
     if user is None or not user.is_active:

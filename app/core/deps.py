@@ -39,7 +39,11 @@ def request_token(request: Request) -> tuple[str | None, str]:
 def get_current_user(request: Request, session: SessionDep) -> User:
     """The signed-in user, from a bearer token (API) or the session cookie (web UI)."""
     token, kind = request_token(request)
-    user = auth.user_for_token(session=session, token=token, kind=kind) if token else None
+    return signed_in(request, auth.user_for_token(session=session, token=token, kind=kind) if token else None)
+
+
+def signed_in(request: Request, user: User | None) -> User:
+    """``user``, remembered on the request; NotAuthenticated when there is none."""
     if user is None:
         raise NotAuthenticated("ログインしてください")
     # A detached snapshot for templates and error pages, valid whatever happens to the session.

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from app.auth import service as auth
 from app.auth.models import AuthSession, Role, User
 from app.core.clock import utcnow
-from app.core.deps import SessionDep, get_current_user, request_token
+from app.core.deps import SessionDep, request_token, signed_in
 from app.core.security import token_digest
 from app.core.errors import Forbidden
 from app.devices import service as devices
@@ -45,10 +45,11 @@ def paramedic_on_device(request: Request, session: SessionDep) -> OnDevice:
 
     Checked on every request, so a device disabled centrally stops at its next contact.
     """
-    token, _kind = request_token(request)
+    token, kind = request_token(request)
     record = auth.find_session(session=session, token=token) if token else None
     _refuse_if_disabled(request, session, record)
-    user = get_current_user(request, session)
+    # The session row found above serves the sign-in check too: one lookup per request, not two.
+    user = signed_in(request, auth.user_for_session(session=session, record=record, kind=kind))
     if Role(user.role) != Role.paramedic:
         raise Forbidden("この操作を行う権限がありません")
     device = devices.checked(session=session, device_id=record.device_id if record else None)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/households", tags=["households"],
 
 
 @router.get("", response_model=list[HouseholdListItem])
-def list_households(session: SessionDep, pending_kit: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[Household]:
+def list_households(session: SessionDep, pending_kit: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=2_147_483_647)) -> list[Household]:
     """Households by address; ``pending_kit=true``: elderly-only ones without a delivered kit."""
     return households.list_households(session=session, pending_kit=pending_kit, limit=limit, offset=offset)
 

@@ -154,6 +154,9 @@ def test_bearer_requests_without_cookies_are_exempt_by_design(app, personas, db)
                      headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201, r.text
         assert not api.cookies.get("lifeline_session")
+        # ...and no CSRF token cookie either; a page does.
+        assert "set-cookie" not in r.headers and "csrftoken" not in api.cookies
+        assert "csrftoken" in api.get("/login").cookies
 
 
 def test_sign_in_and_first_resident_sign_in_are_protected_even_without_cookies(app):
