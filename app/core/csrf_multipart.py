@@ -80,8 +80,8 @@ def _canonical_multipart(scope: dict) -> dict:
 
 
 def _bearer_without_cookies(scope) -> bool:
-    """An API call (EMS app, FHIR client): asgi-csrf would let it pass anyway, after minting a
-    token cookie nobody reads (a CSPRNG draw and a signature, a few percent of a scan's CPU)."""
+    """An API call (EMS app, FHIR client): asgi-csrf would let it pass anyway, after minting and
+    signing a token nobody reads (a CSPRNG draw and a signature, a few percent of a scan's CPU)."""
     headers = dict(scope["headers"])
     return b"cookie" not in headers and headers.get(b"authorization", b"").startswith(b"Bearer ")
 
