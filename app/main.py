@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import apidocs, csrf_multipart, i18n, logs, ratelimit, responses
+from app.core import apidocs, csrf_multipart, headers, i18n, logs, ratelimit, responses
 from app.core.config import get_settings
 from app.core.deps import NotAuthenticated
 from app.core.errors import DomainError
@@ -68,40 +68,10 @@ def _install_handlers(app: FastAPI) -> None:
         return render(request, "error.html", status_code=exc.status_code, message=message)
 
 
-CSP_DEFAULT = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-
-
-def content_security_policy(path: str) -> str:
-    """The default policy, or the stated policy of a prefix that needs more (the EMS app compiles WebAssembly)."""
-    from app.ems import serving as ems
-
-    policies = ((ems.PREFIX, ems.CSP),)
-    return next((policy for prefix, policy in policies if path.startswith(prefix)), CSP_DEFAULT)
-
-
 def _install_middleware(app: FastAPI) -> None:
     settings = get_settings()
-
-    @app.middleware("http")
-    async def language_and_headers(request: Request, call_next):
-        lang = i18n.pick_language(request.cookies.get("lang"), request.query_params.get("lang"), settings.default_language)
-        token = i18n.current_language.set(lang)
-        try:
-            response = await call_next(request)
-        finally:
-            i18n.current_language.reset(token)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.url.path))
-        # Only over TLS: a browser told this on plain http (development) would refuse the server for two years.
-        if settings.sends_hsts or request.url.scheme == "https":
-            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if request.url.path.startswith(("/staff", "/admin", "/api/")):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    # Innermost of ours: the language for the request and the security headers of its answer.
+    app.add_middleware(headers.LanguageAndHeaders)
     # Outermost: CSRF on every unsafe request that carries cookies (double-submit, signed).
     csrf_multipart.install()
     app.add_middleware(

@@ -5,7 +5,7 @@ import json
 import re
 
 from app.ems import serving
-from app.main import CSP_DEFAULT
+from app.core.headers import CSP_DEFAULT
 
 
 def test_app_shell_is_served_with_its_own_csp(client):
