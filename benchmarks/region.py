@@ -235,6 +235,10 @@ def generate(*, engine: Engine, persons: int, audit_records: int, seed: int = 1,
     if audit_records:
         counts["audit records"] = generate_audit(engine, records=audit_records, rng=rng, log=log)
     _move_sequences(engine)
+    # Planner statistics now, as autovacuum would within minutes: straight after COPY PostgreSQL
+    # had none and planned the phone-suffix search as a nested loop (p95 0.9 s instead of 90 ms).
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
     return counts
 
 
