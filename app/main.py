@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import apidocs, csrf_multipart, headers, i18n, logs, ratelimit, responses
+from app.core import admission, apidocs, csrf_multipart, headers, i18n, logs, ratelimit, responses
 from app.core.config import get_settings
 from app.core.deps import NotAuthenticated
 from app.core.errors import DomainError
@@ -70,7 +70,9 @@ def _install_handlers(app: FastAPI) -> None:
 
 def _install_middleware(app: FastAPI) -> None:
     settings = get_settings()
-    # Innermost of ours: the language for the request and the security headers of its answer.
+    # Innermost: no more requests in the app than the database pool can serve (app.core.admission).
+    app.add_middleware(admission.Admission)
+    # The language for the request and the security headers of its answer.
     app.add_middleware(headers.LanguageAndHeaders)
     # Outermost: CSRF on every unsafe request that carries cookies (double-submit, signed).
     csrf_multipart.install()

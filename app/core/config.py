@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     default_language: Literal["ja", "en"] = "ja"
     timezone: str = "Asia/Tokyo"
+    # Database connections per worker process (pool plus overflow). Requests inside the app are
+    # capped below that (app/core/admission.py) so a burst queues instead of stalling on the pool.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=200)
     # Upload limit for imports (bytes).
     max_upload_bytes: int = 20 * 1024 * 1024
     # Audit log (docs/audit.md): a signed checkpoint every N records, and the thresholds above

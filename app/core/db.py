@@ -27,6 +27,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 def make_engine(settings: Settings, **pool) -> Engine:
     url = settings.sqlalchemy_url
+    pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow} | pool
     if url.startswith("sqlite"):
         settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
@@ -40,7 +41,7 @@ def make_engine(settings: Settings, **pool) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **({"pool_size": 10, "max_overflow": 20} | pool))
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def enable_sqlite_savepoints(engine: Engine) -> None:

@@ -159,8 +159,9 @@ def _wait_until_healthy(server: LiveServer) -> None:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, db_suffix: str) -> Iterator[LiveServer]:
-    """``lifeline demo`` then ``lifeline serve`` on a free port, with its own data dir and database."""
+def running_server(data_dir: Path, *, db_suffix: str, settings: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """``lifeline demo`` then ``lifeline serve`` on a free port, with its own data dir and database
+    (and ``settings``: more LIFELINE_* variables)."""
     test_url = os.environ.get("LIFELINE_TEST_DATABASE_URL", "")
     database_url, admin = "", ""
     if test_url.startswith(("postgresql", "postgres://")):
@@ -174,6 +175,7 @@ def running_server(data_dir: Path, *, db_suffix: str) -> Iterator[LiveServer]:
     # The whole suite enrols devices and signs in from 127.0.0.1 many times a minute against one
     # server; the limits themselves are proven in tests/core/test_ratelimit.py.
     env |= {f"LIFELINE_RATE_LIMIT_{name}": "10000/minute" for name in ("SIGN_IN", "SIGN_IN_USER", "CODE", "SCAN", "CARD_PAGE")}
+    env |= settings or {}
     demo = _run_cli(["demo"], env=env, cwd=data_dir)
     logins = json.loads((data_dir / "demo-logins.json").read_text())
     log_path = data_dir / "server.log"
