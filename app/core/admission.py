@@ -24,9 +24,9 @@ def admitted_at_once() -> int:
 
 
 class Admission:
-    def __init__(self, app: ASGIApp, *, limit: int | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.limit = limit or admitted_at_once()
+        self.limit = admitted_at_once()
         self._slots: asyncio.Semaphore | None = None  # made on the server's event loop, at first use
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
