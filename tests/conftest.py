@@ -19,7 +19,7 @@ from sqlmodel import Session  # noqa: E402
 
 from app.core import bootstrap  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
-from app.core.db import enable_sqlite_savepoints, get_engine, get_session, make_engine  # noqa: E402
+from app.core.db import enable_sqlite_savepoints, get_session, make_engine, request_engine  # noqa: E402
 from tests.factories import Factories  # noqa: E402
 
 IS_POSTGRES = get_settings().sqlalchemy_url.startswith("postgresql")
@@ -98,7 +98,7 @@ def app(connection):
     application.dependency_overrides[get_session] = _session
     # Audit appends open their own session on "the engine"; here that is the test connection,
     # so they take part in the rolled-back transaction too.
-    application.dependency_overrides[get_engine] = lambda: connection
+    application.dependency_overrides[request_engine] = lambda: connection
     return application
 
 

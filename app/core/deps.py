@@ -10,14 +10,14 @@ from sqlmodel import Session
 from app.auth.models import Role, User, UserPublic
 from app.auth import service as auth
 from app.core.config import Settings, get_settings
-from app.core.db import get_engine, get_session
+from app.core.db import get_session, request_engine
 from app.core.errors import DomainError
 
 SESSION_COOKIE = "lifeline_session"
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineDep = Annotated[Engine, Depends(request_engine)]
 
 
 class NotAuthenticated(DomainError):
