@@ -25,9 +25,8 @@ class OnDevice:
     auth_session: AuthSession
 
 
-def _refuse_if_disabled(request: Request, session, record: AuthSession | None) -> None:
+def _refuse_if_disabled(request: Request, session, record: AuthSession | None, bound: Device | None) -> None:
     """A disabled device gets its own message (not "please sign in"), and its session ends now."""
-    bound = session.get(Device, record.device_id) if record is not None and record.device_id else None
     sent = request.headers.get(DEVICE_HEADER)
     # Usually the device sending the request is the one the session is bound to: no second lookup.
     same = bound is not None and sent and bound.device_token_hash == token_digest(sent)
@@ -46,9 +45,10 @@ def paramedic_on_device(request: Request, session: SessionDep) -> OnDevice:
     Checked on every request, so a device disabled centrally stops at its next contact.
     """
     token, kind = request_token(request)
-    record = auth.find_session(session=session, token=token) if token else None
-    _refuse_if_disabled(request, session, record)
-    # The session row found above serves the sign-in check too: one lookup per request, not two.
+    # One query for the session row, its user and its device; holding them here keeps them in the
+    # identity map, so the checks below (user_for_session, checked) find them without a query.
+    record, _user, bound = devices.crew_session(session=session, token=token) if token else (None, None, None)
+    _refuse_if_disabled(request, session, record, bound)
     user = signed_in(request, auth.user_for_session(session=session, record=record, kind=kind))
     if Role(user.role) != Role.paramedic:
         raise Forbidden("この操作を行う権限がありません")

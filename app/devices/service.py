@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from app.auth.models import AuthSession
+from app.auth.models import AuthSession, User
 from app.core.clock import utcnow
 from app.core.errors import AuthFailed, Conflict, NotFound
 from app.core.models import Actor
@@ -147,6 +147,19 @@ def _seen(session: Session, device: Device) -> None:
 
 
 DISABLED_MESSAGE = "この端末は使用停止されています。管理者に連絡してください"
+
+
+def crew_session(*, session: Session, token: str) -> tuple[AuthSession | None, User | None, Device | None]:
+    """The session row of ``token`` (any state), its user and its device, read in one query.
+
+    While the caller holds them they stay in the session's identity map (it keeps weak
+    references), so the checks that follow (``session.get``) need no query: this runs on every scan.
+    """
+    row = session.exec(select(AuthSession, User, Device)
+                       .join(User, User.id == AuthSession.user_id, isouter=True)
+                       .join(Device, Device.id == AuthSession.device_id, isouter=True)
+                       .where(AuthSession.token_hash == token_digest(token))).first()
+    return tuple(row) if row else (None, None, None)
 
 
 def find_by_token(*, session: Session, token: str | None) -> Device | None:
