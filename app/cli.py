@@ -126,7 +126,7 @@ def _english(exc) -> str:
 
 @users_app.command("reset-2fa")
 def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
-    """Remove a user's authenticator and recovery codes (lost phone) and end their sessions; audited.
+    """Remove a user's authenticator, recovery codes and passkeys (lost phone) and end their sessions; audited.
 
     Admins, staff and doctors set up a new authenticator at their next sign-in; residents sign in
     with their password alone until they turn two-factor sign-in on again.

@@ -1,6 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditReview  # noqa: F401
-from app.auth.models import AuthSession, RecoveryCode, User  # noqa: F401
+from app.auth.models import AuthSession, Passkey, RecoveryCode, User  # noqa: F401
 from app.directory.models import Institution, Practitioner  # noqa: F401
 from app.history.models import Change  # noqa: F401
 from app.households.models import Household  # noqa: F401

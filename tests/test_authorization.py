@@ -42,6 +42,12 @@ RULES: dict[tuple[str, str], object] = {
     ("POST", "/account/two-factor"): SIGNED_IN,
     ("POST", "/account/two-factor/reset"): SIGNED_IN,
     ("POST", "/account/recovery-codes"): SIGNED_IN,
+    # passkeys: a second way through the code step, added by those who have the authenticator set up
+    ("POST", "/login/passkey/options"): PUBLIC,
+    ("POST", "/login/passkey"): PUBLIC,
+    ("POST", "/account/passkeys/options"): {"admin", "staff", "doctor", "other_doctor"},
+    ("POST", "/account/passkeys"): {"admin", "staff", "doctor", "other_doctor"},
+    ("POST", "/account/passkeys/{passkey_id}/delete"): SIGNED_IN,  # one's own only (404 otherwise)
     ("GET", "/api/v1/me"): SIGNED_IN,
     # households API
     ("GET", "/api/v1/households"): STAFF,
@@ -177,7 +183,7 @@ def world(make, personas, db):
         "person_id": personas.patient.id, "household_id": personas.household.id, "entry_id": entry.id,
         "contact_id": contact.id, "institution_id": practitioner.institution_id, "practitioner_id": practitioner.id,
         "code": "en", "job_id": 999999, "payload": "123",
-        "device_id": new_device(db)[0].id, "audit_id": 999999, "seq": 999999, "rule": "burst",
+        "device_id": new_device(db)[0].id, "audit_id": 999999, "passkey_id": 999999, "seq": 999999, "rule": "burst",
     }
 
 

@@ -1,4 +1,4 @@
-"""The account page: password, two-factor sign-in, recovery codes, signing out everywhere.
+"""The account page: password, two-factor sign-in, recovery codes, passkeys, signing out everywhere.
 
 Changing what protects the account asks for proof again: the current password to change it,
 a current code (authenticator or recovery code) to make new recovery codes or to reset the
@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from app.auth import service as auth
-from app.auth import pending, totp, web
+from app.auth import passkeys, pending, totp, web
 from app.auth.models import Role, User
 from app.auth.second_step import confirm, enrol_page, recovery_codes_page
 from app.core import ratelimit
-from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, SessionDep
-from app.core.errors import AuthFailed, Invalid
+from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, IdPath, SessionDep
+from app.core.errors import AuthFailed, Forbidden, Invalid
 from app.core.templating import render
 
 router = APIRouter(prefix="/account", include_in_schema=False)
@@ -31,6 +32,8 @@ def _page(request: Request, session, user: User, *, errors=None, status_code: in
     enabled = totp.is_enabled(user)
     return render(request, "auth/account.html", status_code=status_code, account=user, totp_enabled=enabled,
                   can_enrol=not enabled and Role(user.role) not in NO_AUTHENTICATOR,
+                  passkeys=passkeys.list_for(session=session, user=user) if enabled else [],
+                  max_passkeys=passkeys.MAX_PER_USER,
                   remaining=totp.remaining_recovery_codes(session=session, user=user) if enabled else 0,
                   low=totp.RECOVERY_LOW, errors=errors or {}, **extra)
 
@@ -42,8 +45,8 @@ def _signed_out(target: str) -> Response:
 
 
 @router.get("")
-def account(request: Request, session: SessionDep, user: CurrentUser, recovery: bool = False):
-    return _page(request, session, user, recovery_used=recovery)
+def account(request: Request, session: SessionDep, user: CurrentUser, recovery: bool = False, passkey: str = ""):
+    return _page(request, session, user, recovery_used=recovery, passkey_notice=passkey)
 
 
 @router.post("/signout-all")
@@ -120,7 +123,49 @@ def reset(request: Request, session: SessionDep, engine: EngineDep, user: Curren
     refused = _prove(request, session, engine, user, code, "reset")
     if refused is not None:
         return refused
-    ended = totp.reset(session=session, user=user)
+    ended = totp.reset(session=session, user=user)  # passkeys go with it (app.auth.passkeys)
     web.audit_auth(engine, request, action="auth.2fa_reset", user=user, purpose="account page")
     web.audit_auth(engine, request, action="auth.signout_all", user=user, purpose=f"second factor reset ({ended} sessions)")
     return _signed_out("/login?notice=reset")
+
+
+# --- passkeys: added once the authenticator is set up (so recovery codes exist), from this page's script
+
+PASSKEYS = "/account/passkeys"
+
+
+class PasskeyRegistration(BaseModel):
+    name: str = Field(default="", max_length=200)
+    credential: dict
+
+
+def passkey_holder(user: CurrentUser) -> User:
+    """A user who may add passkeys: one with the authenticator set up (crews and network clients never)."""
+    if Role(user.role) in NO_AUTHENTICATOR or not totp.is_enabled(user):
+        raise Forbidden("パスキーは、認証アプリによる2段階認証を設定してから追加できます")
+    return user
+
+
+PasskeyHolder = Annotated[User, Depends(passkey_holder)]
+
+
+@router.post("/passkeys/options")  # hands out a challenge only; the answer below is rate-limited
+def passkey_options(request: Request, session: SessionDep, user: PasskeyHolder):
+    """What the browser needs to create a passkey (JSON), its challenge kept for the next call."""
+    return passkeys.registration_options(request, session=session, user=user, path=PASSKEYS)
+
+
+@router.post("/passkeys", status_code=201, dependencies=[Depends(ratelimit.sign_in)])
+def add_passkey(request: Request, body: PasskeyRegistration, session: SessionDep, engine: EngineDep, user: PasskeyHolder):
+    passkey = passkeys.register(request, session=session, user=user, credential=body.credential, name=body.name)
+    web.audit_auth(engine, request, action="auth.passkey_added", user=user, purpose=f"account page ({passkey.name})")
+    response = JSONResponse({"id": passkey.id, "name": passkey.name}, status_code=201)
+    passkeys.forget_challenge(response, path=PASSKEYS)
+    return response
+
+
+@router.post("/passkeys/{passkey_id}/delete")
+def delete_passkey(passkey_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: CurrentUser):
+    removed = passkeys.remove(session=session, user=user, passkey_id=passkey_id)
+    web.audit_auth(engine, request, action="auth.passkey_removed", user=user, purpose=f"account page ({removed.name})")
+    return web.redirect("/account?passkey=removed#passkeys")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
+from sqlalchemy import LargeBinary
 from sqlmodel import Field, SQLModel
 
 from app.core.models import created_at_field, enum_field, secret_field
@@ -89,6 +90,21 @@ class RecoveryCode(SQLModel, table=True):
     code_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = created_at_field()
     used_at: datetime | None = None
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential (passkey or security key): a second way through the sign-in's second
+    step, beside the authenticator code (app.auth.passkeys). Only the public key is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    # base64url of the authenticator's credential id (WebAuthn allows up to 1,023 bytes).
+    credential_id: str = Field(max_length=1400, unique=True)
+    public_key: bytes = Field(sa_type=LargeBinary)  # COSE_Key
+    sign_count: int = 0
+    name: str = Field(max_length=60)
+    created_at: datetime = created_at_field()
+    last_used_at: datetime | None = None
 
 
 class Token(SQLModel):

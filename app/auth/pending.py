@@ -35,14 +35,15 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(get_settings().signing_secret(), salt="lifeline.auth.pending")
 
 
-def _fingerprint(user: User) -> str:
+def fingerprint(user: User) -> str:
+    """What voids any half-finished sign-in step of ``user``: a password change or a second-factor reset."""
     state = f"{user.password_hash}|{user.totp_confirmed_at.isoformat() if user.totp_confirmed_at else ''}"
     return hashlib.sha256(state.encode()).hexdigest()[:32]
 
 
 def issue(response: Response, request: Request, *, user: User, stage: str, next: str) -> None:
     """Attach the signed state to ``response``."""
-    value = _serializer().dumps({"u": user.id, "s": stage, "n": next, "f": _fingerprint(user)})
+    value = _serializer().dumps({"u": user.id, "s": stage, "n": next, "f": fingerprint(user)})
     settings = get_settings()
     response.set_cookie(COOKIE, value, max_age=MAX_AGE[stage], httponly=True, path=PATH, samesite="lax",
                         secure=settings.cookies_secure or request.url.scheme == "https")
@@ -60,7 +61,7 @@ def read(request: Request, *, session: Session, stage: str) -> Pending | None:
     if not isinstance(data, dict) or data.get("s") != stage or not isinstance(data.get("u"), int):
         return None
     user = session.get(User, data["u"])
-    if user is None or not user.is_active or data.get("f") != _fingerprint(user):
+    if user is None or not user.is_active or data.get("f") != fingerprint(user):
         return None
     return Pending(user=user, stage=stage, next=str(data.get("n") or ""))
 
@@ -82,7 +83,7 @@ def _enrol_serializer() -> URLSafeTimedSerializer:
 
 
 def keep_enrolment(response: Response, request: Request, *, user: User, secret: str, path: str) -> None:
-    value = _enrol_serializer().dumps({"u": user.id, "k": secret, "f": _fingerprint(user)})
+    value = _enrol_serializer().dumps({"u": user.id, "k": secret, "f": fingerprint(user)})
     settings = get_settings()
     response.set_cookie(ENROL_COOKIE, value, max_age=ENROL_MAX_AGE, httponly=True, path=path, samesite="strict",
                         secure=settings.cookies_secure or request.url.scheme == "https")
@@ -94,7 +95,7 @@ def enrolment_secret(request: Request, *, user: User) -> str | None:
         data = _enrol_serializer().loads(request.cookies.get(ENROL_COOKIE, ""), max_age=ENROL_MAX_AGE)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("u") != user.id or data.get("f") != _fingerprint(user):
+    if not isinstance(data, dict) or data.get("u") != user.id or data.get("f") != fingerprint(user):
         return None
     return str(data.get("k") or "") or None
 

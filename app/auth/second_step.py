@@ -1,4 +1,4 @@
-"""The web sign-in's second step, after a correct password: the code, or setting up the authenticator.
+"""The web sign-in's second step, after a correct password: the code (or a passkey), or setting up the authenticator.
 
 Every role goes through the same two pages: staff, doctors and admins always, residents once
 they turned two-factor sign-in on. The state between the steps is ``app.auth.pending``.
@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse
 
-from app.auth import pending, totp, web
+from app.auth import passkeys, pending, totp, web
 from app.core import ratelimit
 from app.core.deps import EngineDep, SessionDep
 from app.core.errors import AuthFailed, Invalid
@@ -58,11 +59,17 @@ def recovery_codes_page(request, *, codes: list[str], next: str, status_code: in
     return response
 
 
+def _code_page(request: Request, session, user, *, error: str | None = None, status_code: int = 200):
+    return render(request, "auth/code.html", status_code=status_code, error=error,
+                  has_passkey=passkeys.has_any(session=session, user=user))
+
+
 @router.get("/code")
 def code_page(request: Request, session: SessionDep):
-    if pending.read(request, session=session, stage="code") is None:
+    state = pending.read(request, session=session, stage="code")
+    if state is None:
         return _expired()
-    return render(request, "auth/code.html", error=None)
+    return _code_page(request, session, state.user)
 
 
 @router.post("/code", dependencies=[Depends(ratelimit.sign_in)])
@@ -75,7 +82,7 @@ def code(request: Request, session: SessionDep, engine: EngineDep, code: Code = 
         used = totp.verify(session=session, user=user, code=code)
     except AuthFailed as exc:
         web.audit_auth(engine, request, action="auth.2fa_failed", user=user, outcome="refused")
-        return render(request, "auth/code.html", status_code=401, error=exc.translated())
+        return _code_page(request, session, user, error=exc.translated(), status_code=401)
     target = state.next
     if used == "recovery":
         web.audit_auth(engine, request, action="auth.recovery_code_used", user=user)
@@ -104,4 +111,42 @@ def enrol(request: Request, session: SessionDep, engine: EngineDep, code: Code =
     web.audit_auth(engine, request, action="auth.login", user=user, purpose="web (totp, enrolled)")
     response = recovery_codes_page(request, codes=codes, next=state.next)
     pending.clear_enrolment(response, path="/login/enrol")
+    return web.open_session(response, request, session=session, user=user)
+
+
+# --- a passkey instead of the code (the page's script calls these with fetch) ---------------------
+
+PASSKEY = "/login/passkey"
+
+
+def _expired_json() -> JSONResponse:
+    response = JSONResponse({"detail": Invalid(passkeys.EXPIRED).translated(), "redirect": "/login?notice=expired"}, status_code=401)
+    pending.clear(response)
+    return response
+
+
+@router.post("/passkey/options")  # hands out a challenge only; the answer below is rate-limited
+def passkey_options(request: Request, session: SessionDep):
+    state = pending.read(request, session=session, stage="code")
+    if state is None:
+        return _expired_json()
+    return passkeys.authentication_options(request, session=session, user=state.user, path=PASSKEY)
+
+
+@router.post("/passkey", dependencies=[Depends(ratelimit.sign_in)])
+def passkey(request: Request, credential: dict, session: SessionDep, engine: EngineDep):
+    state = pending.read(request, session=session, stage="code")
+    if state is None:
+        return _expired_json()
+    user = state.user
+    try:
+        used = passkeys.authenticate(request, session=session, user=user, credential=credential)
+    except AuthFailed as exc:
+        web.audit_auth(engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose="web (passkey)")
+        response = JSONResponse({"detail": exc.translated()}, status_code=401)
+        passkeys.forget_challenge(response, path=PASSKEY)
+        return response
+    web.audit_auth(engine, request, action="auth.login", user=user, purpose=f"web (passkey: {used.name})")
+    response = JSONResponse({"redirect": state.next})
+    passkeys.forget_challenge(response, path=PASSKEY)
     return web.open_session(response, request, session=session, user=user)

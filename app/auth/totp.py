@@ -18,6 +18,7 @@ from pyotp.utils import strings_equal
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, select
 
+from app.auth import passkeys
 from app.auth import service as auth
 from app.auth.models import RecoveryCode, User
 from app.core.clock import utcnow
@@ -142,7 +143,11 @@ def remaining_recovery_codes(*, session: Session, user: User) -> int:
 
 
 def reset(*, session: Session, user: User) -> int:
-    """Turn TOTP off, drop the recovery codes and end every session; returns sessions ended. Commits."""
+    """Turn the second factor off: TOTP, recovery codes and passkeys; end every session; returns sessions ended. Commits.
+
+    Used when the phone is lost: a passkey may well have been on it.
+    """
+    passkeys.remove_all(session=session, user=user)
     user.totp_secret = None
     user.totp_confirmed_at = None
     user.totp_last_step = None

@@ -84,7 +84,7 @@ class LiveServer:
             page.get_by_role("link", name="保管しました。続ける").click()
         elif path == "/login/code":
             page.locator("#f-code").fill(self.totp_code(username))
-            page.get_by_role("button", name="確認してログイン").click()
+            page.get_by_role("button", name="確認してログイン", exact=True).click()
         page.wait_for_url(lambda url: not urlparse(url).path.startswith("/login"))
 
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -159,15 +159,17 @@ def _wait_until_healthy(server: LiveServer) -> None:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, db_suffix: str, settings: dict[str, str] | None = None) -> Iterator[LiveServer]:
+def running_server(data_dir: Path, *, db_suffix: str, settings: dict[str, str] | None = None,
+                   host: str = "127.0.0.1") -> Iterator[LiveServer]:
     """``lifeline demo`` then ``lifeline serve`` on a free port, with its own data dir and database
-    (and ``settings``: more LIFELINE_* variables)."""
+    (and ``settings``: more LIFELINE_* variables). ``host`` is the name the browser uses (it always
+    listens on 127.0.0.1): "localhost" where a host name is needed, as WebAuthn refuses IP addresses."""
     test_url = os.environ.get("LIFELINE_TEST_DATABASE_URL", "")
     database_url, admin = "", ""
     if test_url.startswith(("postgresql", "postgres://")):
         database_url, admin = _postgres_live_database(test_url, db_suffix)
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     # The test process's own LIFELINE_* settings (set by tests/conftest.py) must not leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
     env |= {"LIFELINE_ENVIRONMENT": "development", "LIFELINE_DATA_DIR": str(data_dir),
