@@ -84,8 +84,12 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
     display_name: Annotated[str, typer.Option(help="Name shown in the UI and the audit log.")] = "",
     organisation: Annotated[str, typer.Option(help="Department, hospital or fire department.")] = "",
+    practitioner_id: Annotated[int | None, typer.Option(help="A doctor's id in the directory: decides their patients.")] = None,
 ) -> None:
-    """Create a user. The password is read from stdin (never from the command line)."""
+    """Create a user. The password is read from stdin (never from the command line).
+
+    /admin/users does the same with a generated initial password.
+    """
     from pydantic import ValidationError
     from sqlmodel import Session
 
@@ -93,6 +97,7 @@ def users_add(
     from app.auth.models import Role, UserCreate
     from app.core import bootstrap, db
     from app.core.errors import DomainError
+    from app.directory.models import Practitioner
 
     if not password_stdin:
         _fail("Pass --password-stdin and give the password on standard input.")
@@ -101,8 +106,11 @@ def users_add(
         _fail(f"Unknown role {role!r}; choose from {', '.join(r.value for r in Role)}.")
     bootstrap.prepare_database()
     try:
-        data = UserCreate(username=username, password=password, role=Role(role), display_name=display_name or username, organisation=organisation)
+        data = UserCreate(username=username, password=password, role=Role(role), display_name=display_name or username,
+                          organisation=organisation, practitioner_id=practitioner_id)
         with Session(db.get_engine()) as session:
+            if practitioner_id is not None and session.get(Practitioner, practitioner_id) is None:
+                _fail(f"No practitioner with id {practitioner_id} in the directory.")
             user = auth.create_user(session=session, data=data)
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
@@ -131,11 +139,49 @@ def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of 
     Admins, staff and doctors set up a new authenticator at their next sign-in; residents sign in
     with their password alone until they turn two-factor sign-in on again.
     """
+    from app.auth import totp
+
+    ended = _change_account(username, "auth.2fa_reset",
+                            lambda session, user: f"{totp.reset(session=session, user=user)} sessions ended")
+    typer.echo(f"second factor of {username} removed; {ended}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
+    """Stop an account (someone leaving, a suspected compromise): every session and API token ends now; audited.
+
+    The same as 停止 on /admin/users, for any role (residents and network clients included).
+    """
+    _set_active(username, active=False)
+
+
+@users_app.command("activate")
+def users_activate(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
+    """Let a stopped account sign in again (its lock-out count cleared); audited."""
+    _set_active(username, active=True)
+
+
+def _set_active(username: str, *, active: bool) -> None:
+    from app.auth import accounts
+
+    def change(session, user) -> str:
+        accounts.set_active(session=session, user=user, active=active)
+        return ""
+
+    _change_account(username, "admin.user_activate" if active else "admin.user_deactivate", change)
+    typer.echo(f"{username} {'may sign in again' if active else 'stopped; every session ended'}")
+
+
+def _change_account(username: str, action: str, change) -> str:
+    """Find the account, record the change as requested, make it (``change(session, user)`` returns
+    a note for the record), record it done; returns the note.
+
+    Recorded first: a change that cannot be audited does not happen.
+    """
     from sqlmodel import Session
 
     from app.audit.service import AuditUnavailable
     from app.auth import service as auth
-    from app.auth import totp
     from app.core import bootstrap, db
 
     bootstrap.prepare_database()
@@ -143,13 +189,13 @@ def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of 
         user = auth.get_user(session=session, username=username)
         if user is None:
             _fail(f"No user {username!r}.")
-        try:  # recorded first: a reset that cannot be audited does not happen
-            audit_cli.record_cli(action="auth.2fa_reset", fields=f"user {user.username}", outcome="requested")
+        try:
+            audit_cli.record_cli(action=action, fields=f"user {user.username}", outcome="requested")
         except AuditUnavailable as exc:
             _fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
-        ended = totp.reset(session=session, user=user)
-        audit_cli.record_cli(action="auth.2fa_reset", fields=f"user {user.username}", purpose=f"{ended} sessions ended")
-    typer.echo(f"second factor of {username} removed; {ended} sessions ended")
+        note = change(session, user)
+        audit_cli.record_cli(action=action, fields=f"user {user.username}", purpose=note)
+        return note
 
 
 @keys_app.command("list")

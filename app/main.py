@@ -93,6 +93,7 @@ def routers() -> list[APIRouter]:
     from app.audit import admin_views as audit_admin_views
     from app.audit import review_views as audit_review_views
     from app.auth import account as auth_account
+    from app.auth import admin_views as auth_admin_views
     from app.auth import router as auth_router
     from app.auth import second_step as auth_second_step
     from app.cards import router as cards_router
@@ -128,7 +129,7 @@ def routers() -> list[APIRouter]:
         households_router, persons_router, cards_router, scans_router, devices_router, directory_router, network_ems_api,
         # staff and admin web UI
         household_views, person_views, card_views, directory_views, import_views, print_views, device_views,
-        network_admin_views, resident_staff_views,
+        auth_admin_views, network_admin_views, resident_staff_views,
         # EMS app, residents (before the audit routers: /me/ is the household view), doctors, hospitals
         ems, resident_start, resident_views, resident_documents, person_doctor_views, hospital_views,
         # FHIR

@@ -183,7 +183,7 @@ def world(make, personas, db):
         "person_id": personas.patient.id, "household_id": personas.household.id, "entry_id": entry.id,
         "contact_id": contact.id, "institution_id": practitioner.institution_id, "practitioner_id": practitioner.id,
         "code": "en", "job_id": 999999, "payload": "123",
-        "device_id": new_device(db)[0].id, "audit_id": 999999, "passkey_id": 999999, "seq": 999999, "rule": "burst",
+        "device_id": new_device(db)[0].id, "audit_id": 999999, "passkey_id": 999999, "user_id": 999999, "seq": 999999, "rule": "burst",
     }
 
 

@@ -1,0 +1,51 @@
+"""Account management in Chromium: an administrator adds a clerk, hands over the initial password,
+the clerk signs in, and the administrator stops the account again."""
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_audit_ui import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser):
+    username = f"clerk.{secrets.token_hex(3)}"
+    sign_in(page, live_server, "admin")
+    page.get_by_role("link", name="管理", exact=True).click()
+    expect(page.get_by_role("heading", name="アカウント管理")).to_be_visible()
+    form = page.locator("#new-account")
+    form.get_by_label("役割").select_option(label="市職員")
+    form.get_by_label("ユーザー名").fill(username)
+    form.get_by_label("表示名").fill("加須市 福祉課 <試験>")
+    form.get_by_label("所属").fill("加須市 福祉課")
+    form.get_by_role("button", name="追加して初期パスワードを表示").click()
+    expect(page.get_by_role("heading", name="アカウントを追加しました")).to_be_visible()
+    password = page.locator(".onetime-code").inner_text()
+    assert re.fullmatch(r"([A-Za-z2-9]{4}-){3}[A-Za-z2-9]{4}", password)
+
+    # The clerk, on their own computer: the initial password, then setting up the authenticator.
+    clerk_context = browser.new_context(locale="ja-JP", base_url=live_server.url)
+    clerk = clerk_context.new_page()
+    clerk.goto("/login")
+    clerk.get_by_label("ユーザー名").fill(username)
+    clerk.get_by_label("パスワード").fill(password)
+    clerk.get_by_role("button", name="ログイン").click()
+    live_server.second_step(clerk, username)
+    expect(clerk).to_have_url(re.compile(r"/staff/$"))
+
+    page.get_by_role("link", name="アカウントの一覧へ戻る").click()
+    row = page.get_by_role("row").filter(has_text=username)
+    expect(row).to_contain_text("加須市 福祉課 <試験>")
+    expect(row).to_contain_text("設定済み")
+    row.get_by_role("button", name=f"{username} を停止").click()
+    expect(page.get_by_role("status")).to_have_text("アカウントを停止しました。ログイン中の端末もすべてログアウトしました。")
+    expect(page.get_by_role("row").filter(has_text=username)).to_contain_text("停止中")
+
+    clerk.reload()
+    expect(clerk).to_have_url(re.compile(r"/login\?next="))
+    clerk_context.close()
