@@ -233,6 +233,77 @@ def keys_rotate() -> None:
     typer.echo(f"new signing key {b64url_encode(info.kid)}; earlier keys remain valid for verification")
 
 
+_KID = typer.Option("--kid", help="The key, as `lifeline keys list` shows it.")
+
+
+@keys_app.command("reissue-cards")
+def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
+    """After a card-signing key may have leaked (rotate first): replace every active card it signed.
+
+    The new cards are signed by the active key; the old ones are revoked at once, and the new ones
+    wait to be printed (`lifeline print cards --pending`). Interrupted, it continues where it
+    stopped. Audited.
+    """
+    from sqlmodel import Session
+
+    from app.audit.service import AuditUnavailable
+    from app.cards import service as cards
+    from app.core import bootstrap, db
+    from app.core.errors import DomainError
+    from app.core.models import Actor, Source
+
+    bootstrap.prepare_database()
+    try:
+        audit_cli.record_cli(action="card.reissue_all", fields=f"cards signed by {kid}", outcome="requested")
+    except AuditUnavailable as exc:
+        _fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
+    actor = Actor(user_id=None, name="lifeline keys reissue-cards", source=Source.staff)
+    with Session(db.get_engine()) as session:
+        try:
+            replaced = cards.reissue_signed_by(session=session, actor=actor, kid=kid)
+        except DomainError as exc:
+            _fail(_english(exc))
+    audit_cli.record_cli(action="card.reissue_all", fields=f"cards signed by {kid}", purpose=f"{replaced} cards reissued")
+    typer.echo(f"{replaced} cards signed by {kid} reissued; print them: lifeline print cards --pending")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: Annotated[str, _KID]) -> None:
+    """Stop trusting a card-signing key that may have leaked: from now on cards it signed scan as expired.
+
+    Refuses the signing key (rotate first) and while active cards signed by it remain (reissue them
+    first: `lifeline keys reissue-cards`). Audited.
+    """
+    import time
+
+    from sqlmodel import Session
+
+    from app.audit.service import AuditUnavailable
+    from app.cards import service as cards
+    from app.cards.keyset import b64url_decode
+    from app.core import bootstrap, db
+
+    bootstrap.prepare_database()
+    store = cards.keystore()
+    try:
+        info = next(k for k in store.list() if k.kid == b64url_decode(kid))
+    except (StopIteration, ValueError):
+        _fail(f"No card-signing key {kid!r}; see `lifeline keys list`.")
+    if info.active:
+        _fail(f"{kid} is the signing key: rotate first (lifeline keys rotate), then reissue its cards.")
+    with Session(db.get_engine()) as session:
+        remaining = cards.active_signed_by(session=session, kid=kid)
+    if remaining:
+        _fail(f"{remaining} active cards are signed by {kid}: run `lifeline keys reissue-cards --kid {kid}` first.")
+    try:  # recorded before and after: a change that cannot be audited does not happen
+        audit_cli.record_cli(action="key.retire", fields=f"card signing key {kid}", outcome="requested")
+        store.set_not_after(kid=info.kid, not_after=int(time.time()))
+        audit_cli.record_cli(action="key.retire", fields=f"card signing key {kid}")
+    except AuditUnavailable as exc:
+        _fail(f"Not recorded in the audit log ({exc}); see `lifeline keys list` for the key's state.")
+    typer.echo(f"{kid} retired: cards it signed now scan as expired (offline apps at their next key update)")
+
+
 @import_app.command("households")
 def import_households(
     file: Annotated[Path, typer.Argument(help="CSV from the resident registry: UTF-8 or Shift_JIS (CP932); see docs/import-format.md.")],

@@ -22,6 +22,7 @@ class RevokeReason(str, Enum):
     consent_withdrawn = "consent_withdrawn"
     deceased = "deceased"
     moved = "moved"
+    key_compromised = "key_compromised"  # the key that signed it may have leaked (lifeline keys reissue-cards)
     other = "other"
 
 

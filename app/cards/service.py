@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from app.cards.credential import CardClaims, issue_credential, new_card_id
-from app.cards.keyset import b64url_encode
+from app.cards.keyset import b64url_decode, b64url_encode
 from app.cards.keystore import KeyStore, SigningKey
 from app.cards.models import REISSUE_REASONS, Card, CardStatus, RevocationCounter, RevokeReason
 from app.cards.qr import QrSegment, cose_from_qr, qr_segments
@@ -142,6 +142,29 @@ def reissue(*, session: Session, actor: Actor, person_id: int, reason: RevokeRea
     session.commit()
     session.refresh(card)
     return card
+
+
+def reissue_signed_by(*, session: Session, actor: Actor, kid: str, batch: int = 500) -> int:
+    """After the key ``kid`` may have leaked: every active card it signed is replaced by one signed
+    with the active key (serial + 1, the old card revoked at once), ``batch`` per transaction, so an
+    interrupted run continues where it stopped. Returns how many were replaced. The new cards are
+    unprinted, so `lifeline print cards --pending` prints them."""
+    if keystore().ensure_active().kid == b64url_decode(kid):
+        raise Invalid("この鍵は現在の署名鍵です。先に鍵を交換してください（lifeline keys rotate）")
+    replaced = 0
+    while cards := session.exec(select(Card).where(Card.kid == kid, Card.status == CardStatus.active).limit(batch)).all():
+        for old in cards:
+            # The old card was valid, so its holder still may have one: no eligibility check again.
+            _end(session, actor, old, CardStatus.superseded, RevokeReason.key_compromised)
+            _issue(session, actor, session.get(Person, old.person_id), card_id=bytes.fromhex(old.card_id), serial=old.serial + 1)
+        session.commit()
+        replaced += len(cards)
+    return replaced
+
+
+def active_signed_by(*, session: Session, kid: str) -> int:
+    """How many active cards the key ``kid`` signed."""
+    return session.exec(select(func.count()).select_from(Card).where(Card.kid == kid, Card.status == CardStatus.active)).one()
 
 
 def revoke(*, session: Session, actor: Actor, person_id: int, reason: RevokeReason, commit: bool = True) -> Card | None:

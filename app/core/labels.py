@@ -14,7 +14,7 @@ LABELS: dict[str, dict[str, str]] = {
     "action": {"create": "新規登録", "update": "更新", "remove": "削除"},
     "entity": {"household": "世帯", "person": "本人", "clinical": "医療情報", "contact": "緊急連絡先", "consent": "同意", "card": "カード"},
     "card_status": {"active": "有効", "superseded": "再発行により失効", "revoked": "失効"},
-    "revoke_reason": {"lost": "紛失", "damaged": "破損", "consent_withdrawn": "同意の撤回", "deceased": "死亡", "moved": "転出", "other": "その他"},
+    "revoke_reason": {"lost": "紛失", "damaged": "破損", "consent_withdrawn": "同意の撤回", "deceased": "死亡", "moved": "転出", "key_compromised": "署名鍵の交換", "other": "その他"},
     "institution_kind": {"hospital": "病院", "clinic": "診療所", "imaging": "画像診断", "laboratory": "検査", "pharmacy": "薬局",
                          "fire_department": "消防", "other": "その他"},
     "category": {"drug": "薬剤", "food": "食物", "other": "その他", "regular": "定期", "as_needed": "頓用",
