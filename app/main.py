@@ -17,6 +17,7 @@ from app.core.deps import NotAuthenticated
 from app.core.errors import DomainError
 from app.core.forms import message_for
 from app.core.templating import render
+from app.network import fhir_http
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -62,6 +63,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if request.url.path == fhir_http.PREFIX or request.url.path.startswith(fhir_http.PREFIX + "/"):
+            return fhir_http.http_error(exc)  # FHIR clients expect an OperationOutcome, also for an unknown path
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
         message = i18n.gettext("ページが見つかりません") if exc.status_code == 404 else str(exc.detail)

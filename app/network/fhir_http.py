@@ -54,9 +54,14 @@ class FhirRoute(APIRoute):
             except RequestValidationError as exc:
                 return outcome(400, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:500], "invalid")
             except StarletteHTTPException as exc:
-                return outcome(exc.status_code, str(exc.detail), _CODES.get(exc.status_code, "processing"))
+                return http_error(exc)
 
         return route
+
+
+def http_error(exc: StarletteHTTPException) -> FhirResponse:
+    """An HTTP error (no such route or method under /fhir/r4 included) as an OperationOutcome."""
+    return outcome(exc.status_code, str(exc.detail), _CODES.get(exc.status_code, "processing"), getattr(exc, "headers", None))
 
 
 

@@ -194,3 +194,13 @@ def test_staff_page_shows_hospital_entries_beside_the_residents(network_client, 
     assert page.status_code == 200
     assert 'id="compare-medication"' in page.text and "医療機関確認済" in page.text
     assert page.text.count("相違") >= 2  # 1mg (resident) and 0.5mg (hospital) differ; neither replaced the other
+
+
+def test_unknown_paths_and_methods_answer_with_an_operation_outcome(network_client, client):
+    nc = network_client()
+    missing = valid(nc.get("Observation"), 404)  # a resource type this server does not serve
+    assert missing["issue"][0]["code"] == "not-found"
+    assert valid(client.get("/fhir/r4/Nothing/1"), 404)["resourceType"] == "OperationOutcome"  # not even signed in
+    wrong = valid(client.delete("/fhir/r4/metadata"), 405)
+    assert wrong["resourceType"] == "OperationOutcome"
+    assert client.get("/api/v1/nothing").headers["content-type"] == "application/json"  # the rest is unchanged
