@@ -127,9 +127,12 @@ def routers() -> list[APIRouter]:
     from app.scans import router as scans_router
 
     modules = (
+        # The crew's scan first: FastAPI tries the routes in order, a few microseconds each, and
+        # this is the request someone waits for at the scene (benchmarks/scale.py).
+        scans_router,
         health, auth_router, auth_second_step, auth_account,
         # JSON API
-        households_router, persons_router, cards_router, scans_router, devices_router, directory_router, network_ems_api,
+        households_router, persons_router, cards_router, devices_router, directory_router, network_ems_api,
         # staff and admin web UI
         household_views, person_views, card_views, directory_views, import_views, print_views, device_views,
         auth_admin_views, network_admin_views, resident_staff_views,
