@@ -146,6 +146,29 @@ def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of 
     typer.echo(f"second factor of {username} removed; {ended}")
 
 
+@users_app.command("reset-password")
+def users_reset_password(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
+    """Issue a new initial password for a forgotten one (admins, staff, doctors, crew members); audited.
+
+    The same as パスワード再発行 on /admin/users, and the way back in for the last administrator:
+    the old password stops working, every session ends, and the person must choose their own
+    password at the next sign-in. The new password is printed once; hand it over in person.
+    """
+    from app.auth import accounts
+    from app.auth.models import Role
+
+    issued: list[str] = []
+
+    def change(session, user) -> str:
+        if Role(user.role) not in accounts.ROLES:
+            _fail(f"{username} is a {Role(user.role).value} account: residents get a new letter code, network clients a new secret.")
+        issued.append(accounts.reissue_password(session=session, user=user))
+        return "new initial password issued"  # never the password itself: this goes to the audit log
+
+    _change_account(username, "admin.user_password_reset", change)
+    typer.echo(f"new initial password for {username} (shown once; it must be changed at the next sign-in):\n{issued[0]}")
+
+
 @users_app.command("deactivate")
 def users_deactivate(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
     """Stop an account (someone leaving, a suspected compromise): every session and API token ends now; audited.

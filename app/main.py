@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core import admission, apidocs, csrf_multipart, headers, i18n, logs, ratelimit, responses
 from app.core.config import get_settings
-from app.core.deps import NotAuthenticated
+from app.core.deps import NotAuthenticated, PasswordChangeRequired
 from app.core.errors import DomainError
 from app.core.forms import message_for
 from app.core.templating import render
@@ -39,6 +39,12 @@ def _install_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": exc.translated()}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change_required(request: Request, exc: PasswordChangeRequired):
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.translated(), "code": exc.code}, status_code=403)
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(ratelimit.RateLimited)
     async def _rate_limited(request: Request, exc: ratelimit.RateLimited):

@@ -58,7 +58,7 @@ def signout_all(request: Request, session: SessionDep, engine: EngineDep, user: 
 
 @router.get("/password")
 def password_page(request: Request, user: CurrentUser):
-    return render(request, "auth/password.html", errors={})
+    return render(request, "auth/password.html", errors={}, required=user.must_change_password)
 
 
 @router.post("/password", dependencies=[Depends(ratelimit.sign_in)])
@@ -68,7 +68,8 @@ def change_password(request: Request, session: SessionDep, engine: EngineDep, us
         ended = auth.change_password(session=session, user=user, current=current, new=new, new2=new2)
     except Invalid as exc:
         field = "new" if exc.field in (None, "password") else exc.field  # the rules name it "password"
-        return render(request, "auth/password.html", status_code=422, errors={field: exc.translated()})
+        return render(request, "auth/password.html", status_code=422, errors={field: exc.translated()},
+                      required=user.must_change_password)
     web.audit_auth(engine, request, action="auth.password_changed", user=user)
     web.audit_auth(engine, request, action="auth.signout_all", user=user, purpose=f"password change ({ended} sessions)")
     return _signed_out("/login?notice=password")

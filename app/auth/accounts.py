@@ -3,7 +3,9 @@
 Staff, doctors, crew members and administrators. Residents' accounts come from the letter code
 (app.residents) and network clients from /admin/network, so neither is made here. A new account
 gets a random initial password, shown once to the administrator who hands it over; at the first
-sign-in the person sets up their authenticator (crew members: sign in on an enrolled device).
+sign-in the person sets up their authenticator (crew members: sign in on an enrolled device) and
+must replace the initial password before anything else. A forgotten password is replaced the
+same way: the administrator issues a new initial password.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from app.auth import service as auth
 from app.auth.models import Role, User, UserCreate
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.security import hash_password
 from app.directory.models import Practitioner
 
 # The roles made here; the order is the form's.
@@ -75,7 +78,32 @@ def create(*, session: Session, data: AccountCreate) -> tuple[User, str]:
     user = auth.create_user(session=session, data=UserCreate(
         username=data.username, password=password, role=data.role, display_name=data.display_name,
         organisation=data.organisation, practitioner_id=practitioner_id))
+    user.must_change_password = True
+    session.add(user)
+    session.commit()
+    session.refresh(user)
     return user, password
+
+
+def reissue_password(*, session: Session, user: User, by: User | None = None) -> str:
+    """A new initial password for a forgotten one; returns it (shown once). Commits.
+
+    The old password stops working, every session and API token ends, a lock from failed
+    sign-ins is lifted, and the person must choose a new password at the next sign-in. The
+    second factor is untouched: whoever holds the new password still needs the authenticator.
+    ``by``: the administrator doing it (None: the command line), who changes their own password
+    on the account page instead.
+    """
+    if by is not None and user.id == by.id:
+        raise Invalid("自分のパスワードは「アカウント」の画面で変更してください")
+    password = initial_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    auth.end_all_sessions(session=session, user_id=user.id)  # commits
+    session.refresh(user)
+    return password
 
 
 def get(*, session: Session, user_id: int) -> User:

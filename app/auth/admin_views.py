@@ -1,4 +1,5 @@
-"""Admin web UI for accounts: list, add (initial password shown once), stop and restart, reset the second factor.
+"""Admin web UI for accounts: list, add (initial password shown once), stop and restart, issue a new
+initial password for a forgotten one, reset the second factor.
 
 Every change is in the audit log under ``admin.user_*`` (``auth.2fa_reset`` for a reset), with
 the account it concerns.
@@ -19,11 +20,11 @@ from app.core.templating import render
 router = APIRouter(prefix="/admin/users", include_in_schema=False, dependencies=[Depends(require_roles(Role.admin))])
 
 
-def _page(request: Request, session, *, errors=None, values=None, status_code=200, notice: str = ""):
+def _page(request: Request, session, *, errors=None, values=None, status_code=200, notice: str = "", problem: str = ""):
     return render(request, "admin/users.html", status_code=status_code, section="users",
                   accounts=accounts.list_accounts(session=session), roles=accounts.ROLES,
                   practitioners=accounts.practitioners(session=session), totp_enabled=totp.is_enabled,
-                  errors=errors or {}, values=values or {"role": Role.staff.value}, notice=notice)
+                  errors=errors or {}, values=values or {"role": Role.staff.value}, notice=notice, problem=problem)
 
 
 def _audit(engine, request: Request, by: User, action: str, account: User) -> None:
@@ -48,10 +49,25 @@ def create(request: Request, session: SessionDep, engine: EngineDep, user: Admin
     if errors:
         return _page(request, session, errors=errors, values=form, status_code=422)
     _audit(engine, request, user, "admin.user_create", account)
+    return _show_password(request, account, password, reissued=False)
+
+
+def _show_password(request: Request, account: User, password: str, *, reissued: bool):
     # The password is in this response only: it is stored as an Argon2 hash and never shown again.
-    response = render(request, "admin/user_created.html", section="users", account=account, password=password)
+    response = render(request, "admin/user_created.html", section="users", account=account, password=password, reissued=reissued)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@router.post("/{user_id}/password")
+def reissue_password(user_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: AdminUser):
+    account = accounts.get(session=session, user_id=user_id)
+    try:
+        password = accounts.reissue_password(session=session, user=account, by=user)
+    except DomainError as exc:
+        return _page(request, session, problem=exc.translated(), status_code=422)
+    _audit(engine, request, user, "admin.user_password_reset", account)
+    return _show_password(request, account, password, reissued=True)
 
 
 @router.post("/{user_id}/deactivate")

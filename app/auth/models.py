@@ -49,6 +49,9 @@ class User(UserBase, table=True):
     totp_last_step: int | None = None
     created_at: datetime = created_at_field()
     password_changed_at: datetime | None = None
+    # Set while the password is one an administrator issued (app.auth.accounts): until the person
+    # chooses their own, every page sends them to the password form and no API token is issued.
+    must_change_password: bool = False
     last_login_at: datetime | None = None
 
 

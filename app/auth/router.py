@@ -12,7 +12,7 @@ from app.auth import service as auth
 from app.auth.models import Role, Token, User, UserPublic
 from app.core import ratelimit
 from app.core.config import get_settings
-from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, SessionDep, bearer_token
+from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, PasswordChangeRequired, SessionDep, bearer_token
 from app.core.errors import AuthFailed
 from app.core.i18n import LANGUAGES
 from app.core.templating import render
@@ -28,7 +28,13 @@ must also send the form field `totp`: the current 6-digit code of their authenti
 one of their single-use recovery codes. A missing or wrong code is refused with 401 and counts
 toward the account's lock-out; a code is accepted once. A user who has not set up an
 authenticator yet must first sign in on the web (`/login`), which walks them through it.
-Crew members sign in on an enrolled device (header `X-Lifeline-Device`) instead."""
+Crew members sign in on an enrolled device (header `X-Lifeline-Device`) instead.
+
+**Initial password.** An account whose password an administrator issued (a new account, or a
+forgotten password replaced) gets no token until its holder chooses a new one: the answer is 403
+with `"code": "password_change_required"`. Send the form again with `new_password` and
+`new_password2` (the same, by the password rules); the token then comes with the new password in
+force."""
 
 
 def _audit_sign_in(engine, request: Request, *, username: str, user: User | None, ok: bool, channel: str) -> None:
@@ -109,6 +115,8 @@ def issue_token(
     session: SessionDep,
     engine: EngineDep,
     totp_code: Annotated[str, Form(alias="totp", max_length=64, description="6-digit authenticator code or a recovery code (second factor)")] = "",
+    new_password: Annotated[str, Form(max_length=256, description="the password chosen to replace an initial one")] = "",
+    new_password2: Annotated[str, Form(max_length=256, description="the same again")] = "",
 ) -> Token:
     try:
         user = auth.authenticate(session=session, username=form.username, password=form.password)
@@ -126,6 +134,11 @@ def issue_token(
             _audit_sign_in(engine, request, username=user.username, user=user, ok=False, channel="api (device)")
             raise
         hours = get_settings().shift_hours
+    if user.must_change_password:
+        if not new_password:
+            raise PasswordChangeRequired()
+        auth.change_password(session=session, user=user, current=form.password, new=new_password, new2=new_password2)
+        web.audit_auth(engine, request, action="auth.password_changed", user=user, purpose="initial password (api)")
     _audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api")
     token, record = auth.start_session(session=session, user=user, kind="api", user_agent=request.headers.get("user-agent", ""),
                                        device_id=device.id if device else None, hours=hours)

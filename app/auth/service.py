@@ -104,10 +104,13 @@ def change_password(*, session: Session, user: User, current: str, new: str, new
         raise Invalid("現在のパスワードが違います", field="current")
     if new != new2:
         raise Invalid("2回入力したパスワードが ちがいます", field="new2")
+    if new == current:
+        raise Invalid("新しいパスワードは、今のパスワードと違うものにしてください", field="new")
     passwords.check_rules(password=new, username=user.username, display_name=user.display_name,
                           second_factor=passwords.has_second_factor(role=Role(user.role), totp_enabled=user.totp_confirmed_at is not None))
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = False
     session.add(user)
     return end_all_sessions(session=session, user_id=user.id)  # commits the new hash with the revocation
 

@@ -24,6 +24,21 @@ class NotAuthenticated(DomainError):
     status_code = 401
 
 
+class PasswordChangeRequired(DomainError):
+    """The account still has a password an administrator issued: the web UI sends the person to
+    the password form, the API answers 403 with ``code`` set to this (app.main)."""
+
+    status_code = 403
+    code = "password_change_required"
+
+    def __init__(self):
+        super().__init__("管理者が発行した初期パスワードのままです。新しいパスワードを決めてください")
+
+
+# What a person who must replace their password can still reach: the form itself and sign-out.
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/api/v1/auth/logout"})
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -46,6 +61,8 @@ def signed_in(request: Request, user: User | None) -> User:
     """``user``, remembered on the request; NotAuthenticated when there is none."""
     if user is None:
         raise NotAuthenticated("ログインしてください")
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired()
     # A detached snapshot for templates and error pages, valid whatever happens to the session.
     request.state.user = UserPublic.model_validate(user)
     return user

@@ -121,13 +121,24 @@ async function signIn (event) {
   showError('signin-error', null)
   const username = $('signin-username').value.trim()
   const form = new URLSearchParams({ username, password: $('signin-password').value })
+  const choosing = !$('signin-new').hidden
+  if (choosing) {
+    form.set('new_password', $('signin-new-password').value)
+    form.set('new_password2', $('signin-new-password2').value)
+  }
   const answer = await call('/api/v1/auth/token', { method: 'POST', form })
   if (answer.offline) return showError('signin-error', t('signin.offline'))
   if (!answer.ok) {
     if (answer.status === 401 && await handleUnauthorized(answer.data)) return
+    // An initial password from the administrator: the same form asks for the crew member's own.
+    if (answer.status === 403 && answer.data?.code === 'password_change_required') {
+      $('signin-new').hidden = false
+      $('signin-new-password').focus()
+    }
     return showError('signin-error', errorText(answer.data) ?? t('error.generic'))
   }
-  $('signin-password').value = ''
+  for (const id of ['signin-password', 'signin-new-password', 'signin-new-password2']) $(id).value = ''
+  $('signin-new').hidden = true
   await store.set('session', { token: answer.data.access_token, expiresAt: Date.now() + answer.data.expires_in * 1000, username })
   flushOutbox()
   const pending = state.pending

@@ -1,5 +1,5 @@
 """Account management in Chromium: an administrator adds a clerk, hands over the initial password,
-the clerk signs in, and the administrator stops the account again."""
+the clerk signs in and replaces it, and the administrator stops the account again."""
 from __future__ import annotations
 
 import re
@@ -34,6 +34,19 @@ def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser):
     clerk.goto("/login")
     clerk.get_by_label("ユーザー名").fill(username)
     clerk.get_by_label("パスワード").fill(password)
+    clerk.get_by_role("button", name="ログイン").click()
+    live_server.second_step(clerk, username)
+    # Then a password of their own before anything else; signed out everywhere, in again with it.
+    expect(clerk).to_have_url(re.compile(r"/account/password$"))
+    expect(clerk.get_by_role("status")).to_contain_text("初期パスワードのまま")
+    own = "kazo welfare desk 2026"
+    clerk.locator("#f-current").fill(password)
+    clerk.locator("#f-new").fill(own)
+    clerk.locator("#f-new2").fill(own)
+    clerk.get_by_role("button", name="変更する").click()
+    expect(clerk).to_have_url(re.compile(r"/login\?notice=password"))
+    clerk.get_by_label("ユーザー名").fill(username)
+    clerk.get_by_label("パスワード").fill(own)
     clerk.get_by_role("button", name="ログイン").click()
     live_server.second_step(clerk, username)
     expect(clerk).to_have_url(re.compile(r"/staff/$"))

@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 
 import app.models  # noqa: F401  (every table, for foreign keys)
 from app.audit.models import AuditEvent
+from app.auth import accounts
+from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.models import RevokeReason
 from app.core import db
@@ -59,12 +61,20 @@ def disable(session: Session, device_id: str) -> dict:
     return {"device_id": device.id, "disabled_at": device.disabled_at.isoformat()}
 
 
+def new_crew_account(session: Session, username: str) -> dict:
+    """A crew member's account as an administrator makes it: with an initial password to replace."""
+    user, password = accounts.create(session=session, data=accounts.AccountCreate(
+        role=Role.paramedic, username=username, display_name="試験 救急隊員", organisation=FIRE_DEPARTMENT))
+    return {"username": user.username, "password": password}
+
+
 def audit(session: Session, action: str) -> list[dict]:
     events = session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all()
     return [e.model_dump(mode="json", exclude={"hash", "prev_hash"}) for e in events]
 
 
-COMMANDS = {"issue-card": issue_card, "reissue": reissue, "device-code": device_code, "disable": disable, "audit": audit}
+COMMANDS = {"issue-card": issue_card, "reissue": reissue, "device-code": device_code, "disable": disable, "audit": audit,
+            "new-crew-account": new_crew_account}
 
 
 def main(argv: list[str]) -> None:

@@ -164,6 +164,30 @@ def test_card_page_opens_the_app_on_that_card(crew_phone, ems_server):
     expect(page.locator("#sum-identity")).to_contain_text("𠮷野 試子")
 
 
+def test_a_crew_member_replaces_the_initial_password_at_the_first_sign_in(new_phone, ems_server):
+    account = ems_server.ops("new-crew-account", "crew.first-shift")
+    device = ems_server.ops("device-code", "テスト端末 初期パスワード")
+    page = new_phone()
+    page.goto("/ems/")
+    page.locator("#enroll-code").fill(device["code"])
+    page.get_by_role("button", name="登録する").click()
+    page.locator("#signin-username").fill(account["username"])
+    page.locator("#signin-password").fill(account["password"])
+    page.get_by_role("button", name="ログイン").click()
+    # Not signed in yet: the same form asks for a password of their own.
+    expect(page.locator("#signin-error")).to_contain_text("初期パスワードのまま")
+    expect(page.get_by_label("新しいパスワード", exact=True)).to_be_focused()
+    page.get_by_label("新しいパスワード", exact=True).fill("kazo ambulance 2026")
+    page.get_by_label("新しいパスワード（もう一度）").fill("kazo ambulance 2062")
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.locator("#signin-error")).to_contain_text("2回入力したパスワード")
+    page.get_by_label("新しいパスワード（もう一度）").fill("kazo ambulance 2026")
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_function("() => ['scan', 'result'].includes(document.body.dataset.screen)")
+    expect(page.locator("#signin-new")).to_be_hidden()
+    assert "crew.first-shift" in [e["actor_username"] for e in ems_server.ops("audit", "auth.password_changed")]
+
+
 def test_disabled_device_stops_at_its_next_contact(crew_phone, ems_server, request):
     page = crew_phone()
     summary_shown(page)
