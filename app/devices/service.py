@@ -70,7 +70,15 @@ def get(*, session: Session, device_id: int) -> Device:
 
 
 def create(*, session: Session, actor: Actor, data: DeviceCreate) -> tuple[Device, str]:
-    """Register a device and return it with its one-time enrollment code (shown once)."""
+    """Register a device and return it with its one-time enrollment code (shown once).
+
+    Names are unique among devices in use: the access log and its review name the device a crew
+    scanned with, so two "加須1号救急車 端末" would make a record ambiguous. A stopped device's name
+    may be used again (its records keep their date).
+    """
+    taken = session.exec(select(Device.id).where(Device.name == data.name, Device.disabled_at.is_(None))).first()
+    if taken is not None:
+        raise Conflict("「%(name)s」という名前の端末は既に使われています。区別できる名前にしてください（例：%(name)s 2）", name=data.name)
     device = Device(**data.model_dump(), created_by=actor.name)
     session.add(device)
     session.flush()

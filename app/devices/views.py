@@ -8,6 +8,7 @@ from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.models import Role
 from app.core.deps import AdminUser, EngineDep, FormData, IdPath, SessionDep, require_roles
+from app.core.errors import Conflict
 from app.core.forms import parse_form
 from app.core.templating import render
 from app.devices import service as devices
@@ -47,9 +48,13 @@ def index(request: Request, session: SessionDep):
 @router.post("")
 def create(request: Request, session: SessionDep, engine: EngineDep, user: AdminUser, form: FormData):
     data, errors = parse_form(DeviceCreate, form)
+    if not errors:
+        try:
+            device, code = devices.create(session=session, actor=auth.actor_of(user), data=data)
+        except Conflict as exc:
+            errors = {"name": exc.translated()}
     if errors:
         return _page(request, session, errors=errors, values=form, status_code=422)
-    device, code = devices.create(session=session, actor=auth.actor_of(user), data=data)
     _audit(engine, request, user, "device.create", device)
     return _code_page(request, device, code)
 

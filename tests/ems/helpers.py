@@ -1,7 +1,7 @@
 """Enrolled devices for tests: paramedics only work on one (app.devices.deps.ParamedicOnDevice)."""
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.auth import service as auth
 from app.core.deps import SESSION_COOKIE
@@ -13,8 +13,11 @@ FIRE_DEPARTMENT = "埼玉東部消防組合 加須消防署"
 
 
 def new_device(db: Session, name: str = "加須1号救急車 端末") -> tuple[Device, str]:
-    """A device with a fresh one-time code: (device, code)."""
-    return devices.create(session=db, actor=FACTORY_ACTOR, data=DeviceCreate(name=name, organisation=FIRE_DEPARTMENT))
+    """A device with a fresh one-time code: (device, code). Names are unique among devices in use,
+    so a test's second device of the same name is numbered (``加須1号救急車 端末 2``)."""
+    taken = set(db.exec(select(Device.name).where(Device.disabled_at.is_(None))))
+    unique = next(candidate for n in range(1, len(taken) + 2) if (candidate := name if n == 1 else f"{name} {n}") not in taken)
+    return devices.create(session=db, actor=FACTORY_ACTOR, data=DeviceCreate(name=unique, organisation=FIRE_DEPARTMENT))
 
 
 def enrolled_device(db: Session, name: str = "加須1号救急車 端末") -> tuple[Device, str]:

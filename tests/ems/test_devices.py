@@ -52,6 +52,21 @@ def test_admin_form_errors_are_shown(login, personas):
     assert page.status_code == 422 and "入力してください" in page.text
 
 
+def test_a_device_name_in_use_is_refused_so_the_access_log_names_one_device(login, personas, db):
+    admin = login(personas.admin)
+    form = {"name": "加須3号救急車 端末", "organisation": FIRE_DEPARTMENT}
+    assert admin.post("/admin/devices", data=form).status_code == 200
+    twice = admin.post("/admin/devices", data=form)
+    assert twice.status_code == 422 and "既に使われています" in twice.text and "加須3号救急車 端末 2" in twice.text
+    named = lambda: db.exec(select(Device).where(Device.name == "加須3号救急車 端末")).all()  # noqa: E731
+    assert len(named()) == 1
+    # Once that phone is stopped, its name may go to the one replacing it.
+    assert admin.post(f"/admin/devices/{named()[0].id}/disable").status_code in (200, 303)
+    assert admin.post("/admin/devices", data=form).status_code == 200
+    db.expire_all()
+    assert sorted(d.disabled_at is None for d in named()) == [False, True]
+
+
 def test_enrollment_returns_a_token_once_and_the_code_cannot_be_reused(client, db):
     device, code = new_device(db)
     full_width = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in code.lower())
