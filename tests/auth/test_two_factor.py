@@ -272,16 +272,21 @@ def test_password_change_rules_and_sessions(app, login, personas, db):
 @pytest.mark.parametrize(("password", "second_factor", "ok"), [
     ("mihon-2026", True, True),          # 8+ mixed, with two factors
     ("mihon-2026", False, False),        # … but not alone
-    ("kazo-2026", True, False),          # the city's name is on the list
+    ("kazo-2026", True, False),          # the city's name and a year: guessed in 10^7 tries
     ("kazo-lifeline-2026", False, True),  # 13+ mixed
     ("abcdefghijklmnop", False, False),  # letters only, however long
     ("1234567890123", False, False),     # digits only
     ("P@ssw0rd2024!", True, False),      # a common password dressed up
-    ("1qaz2wsx", True, False),           # keyboard walk from the lists
+    ("1qaz2wsx", True, False),           # a keyboard walk
     ("Qwerty123", True, False),
     ("ひまわりの庭で猫が2匹ねている", False, True),  # a Japanese passphrase with a digit
-    ("aaaa1111aaaa1111", False, False),  # too few distinct characters
+    ("aaaa1111aaaa1111", False, False),  # repeats
     ("staff-member-2026", True, False),  # contains the user name
+    ("Ｐａｓｓｗｏｒｄ１２３", True, False),  # full width is no disguise (NFKC)
+    ("sakura2026", True, False),         # a common word and a year
+    ("lifeline2026", True, False),       # the service's own name and a year
+    ("Kp7x-Qm2R-aB3c-Xy9z", True, True),  # an initial password of app.auth.accounts
+    ("x" * 200 + "7", False, False),     # long but one repeated character (zxcvbn reads the first 72)
 ])
 def test_password_rules(password, second_factor, ok):
     from app.auth import passwords
