@@ -11,7 +11,7 @@ from app.auth import accounts
 from app.auth.models import AuthSession, Role, User
 from app.core.security import verify_password
 from app.devices.deps import DEVICE_HEADER
-from tests.auth.test_cli_users import cli_dir, run  # noqa: F401  (cli_dir is a fixture)
+from tests.auth.conftest import run
 from tests.ems.helpers import FIRE_DEPARTMENT, enrolled_device
 from tests.factories import TEST_PASSWORD
 
@@ -116,7 +116,7 @@ def test_an_administrator_issues_a_new_initial_password_for_a_forgotten_one(logi
     assert admin.post(f"/admin/users/{personas.resident.id}/password").status_code == 404
 
 
-def test_the_command_line_issues_one_too(cli_dir):  # noqa: F811
+def test_the_command_line_issues_one_too(cli_dir):
     assert run(["users", "add", "--role", "admin", "--username", "only-admin", "--password-stdin"], cli_dir, "a long passphrase 2026\n").returncode == 0
     r = run(["users", "reset-password", "--username", "only-admin"], cli_dir)
     assert r.returncode == 0, r.stderr
