@@ -225,6 +225,7 @@ def browser():
 class BrowserEvents:
     """What happened besides rendering; each page checks these when its test ends."""
     dialogs: list[str] = field(default_factory=list)
+    dialog_answers: list[bool] = field(default_factory=list)  # a test's answers to come (True: OK); otherwise dismissed
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)  # 5xx responses
@@ -252,7 +253,7 @@ def _open_page(request, browser, live_server: LiveServer, events: BrowserEvents,
 
     def on_dialog(dialog):
         events.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
+        dialog.accept() if events.dialog_answers and events.dialog_answers.pop(0) else dialog.dismiss()
 
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: events.page_errors.append(str(error)))

@@ -13,7 +13,7 @@ from tests.browser.test_audit_ui import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser):
+def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser, browser_events):
     username = f"clerk.{secrets.token_hex(3)}"
     sign_in(page, live_server, "admin")
     page.get_by_role("link", name="管理", exact=True).click()
@@ -55,9 +55,14 @@ def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser):
     row = page.get_by_role("row").filter(has_text=username)
     expect(row).to_contain_text("加須市 福祉課 <試験>")
     expect(row).to_contain_text("設定済み")
+    # Stopping asks first: a "no" changes nothing, a "yes" stops the account.
+    browser_events.dialog_answers[:] = [False, True]
+    row.get_by_role("button", name=f"{username} を停止").click()
+    expect(row).to_contain_text("有効")
     row.get_by_role("button", name=f"{username} を停止").click()
     expect(page.get_by_role("status")).to_have_text("アカウントを停止しました。ログイン中の端末もすべてログアウトしました。")
     expect(page.get_by_role("row").filter(has_text=username)).to_contain_text("停止中")
+    assert browser_events.dialogs == [f"confirm: {username} を停止します。ログイン中の端末もすべてログアウトします。よろしいですか？"] * 2
 
     clerk.reload()
     expect(clerk).to_have_url(re.compile(r"/login\?next="))
