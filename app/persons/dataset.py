@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import Row, bindparam, exists, func
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
@@ -33,12 +33,35 @@ def _person(session: Session, person_id: int) -> Person:
     return person
 
 
+# Which rows count and in what order, in one place for the lists below and for the emergency
+# summary's readers (``*_rows``, ``consent_in_force``), which skip the ORM on every scan.
+_ENTRY_ORDER = (ClinicalEntry.kind, ClinicalEntry.id)
+_CONTACT_ORDER = (EmergencyContact.position, EmergencyContact.id)
+
+
+def _active_entries(person_id: int) -> tuple:
+    return ClinicalEntry.person_id == person_id, ClinicalEntry.status == ClinicalStatus.active
+
+
+def _in_force(person_id: int) -> tuple:
+    return Consent.person_id == person_id, Consent.withdrawn_on.is_(None)
+
+
 def list_entries(*, session: Session, person_id: int, active_only: bool = True) -> list[ClinicalEntry]:
     """Clinical entries of a person grouped by kind, newest first within a kind."""
-    stmt = select(ClinicalEntry).where(ClinicalEntry.person_id == person_id)
-    if active_only:
-        stmt = stmt.where(ClinicalEntry.status == ClinicalStatus.active)
-    return list(session.exec(stmt.order_by(ClinicalEntry.kind, ClinicalEntry.id)))
+    stmt = select(ClinicalEntry).where(*_active_entries(person_id)) if active_only else \
+        select(ClinicalEntry).where(ClinicalEntry.person_id == person_id)
+    return list(session.exec(stmt.order_by(*_ENTRY_ORDER)))
+
+
+# Built once with the same conditions (bound at execution): building a statement per call costs
+# more than running it.
+_ENTRY_ROWS = select(*ClinicalEntry.__table__.c).where(*_active_entries(bindparam("person_id"))).order_by(*_ENTRY_ORDER)
+
+
+def entry_rows(*, session: Session, person_id: int) -> list[Row]:
+    """The active entries as plain rows (decrypted), in ``list_entries``' order."""
+    return session.connection().execute(_ENTRY_ROWS, {"person_id": person_id}).all()
 
 
 def add_entry(*, session: Session, actor: Actor, person_id: int, data: ClinicalEntryCreate, commit: bool = True) -> ClinicalEntry:
@@ -107,7 +130,16 @@ def confirm_entry(*, session: Session, actor: Actor, entry_id: int) -> ClinicalE
 def list_contacts(*, session: Session, person_id: int) -> list[EmergencyContact]:
     """Emergency contacts in the order they should be called."""
     stmt = select(EmergencyContact).where(EmergencyContact.person_id == person_id)
-    return list(session.exec(stmt.order_by(EmergencyContact.position, EmergencyContact.id)))
+    return list(session.exec(stmt.order_by(*_CONTACT_ORDER)))
+
+
+_CONTACT_ROWS = (select(*EmergencyContact.__table__.c).where(EmergencyContact.person_id == bindparam("person_id"))
+                 .order_by(*_CONTACT_ORDER))
+
+
+def contact_rows(*, session: Session, person_id: int) -> list[Row]:
+    """The emergency contacts as plain rows (decrypted), in ``list_contacts``' order."""
+    return session.connection().execute(_CONTACT_ROWS, {"person_id": person_id}).all()
 
 
 def add_contact(*, session: Session, actor: Actor, person_id: int, data: EmergencyContactCreate, commit: bool = True) -> EmergencyContact:
@@ -150,8 +182,16 @@ def list_consents(*, session: Session, person_id: int) -> list[Consent]:
 
 
 def current_consent(*, session: Session, person_id: int) -> Consent | None:
-    """The consent in force, if any."""
-    return next((c for c in list_consents(session=session, person_id=person_id) if c.withdrawn_on is None), None)
+    """The consent in force, if any (the newest not withdrawn)."""
+    return session.exec(select(Consent).where(*_in_force(person_id)).order_by(Consent.id.desc()).limit(1)).first()
+
+
+_IN_FORCE = select(exists().where(*_in_force(bindparam("person_id"))))
+
+
+def consent_in_force(*, session: Session, person_id: int) -> bool:
+    """Whether ``current_consent`` would find one, without loading it."""
+    return session.connection().execute(_IN_FORCE, {"person_id": person_id}).scalar_one()
 
 
 def record_consent(*, session: Session, actor: Actor, person_id: int, data: ConsentBase, commit: bool = True) -> Consent:

@@ -6,7 +6,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -19,7 +19,8 @@ from app.core.models import Source
 from app.core.wareki import age_on, format_wareki
 from app.directory.models import Institution, Practitioner
 from app.households.models import Household
-from app.persons.models import ClinicalEntry, ClinicalKind, ClinicalStatus, Consent, EmergencyContact, Person
+from app.persons import dataset
+from app.persons.models import ClinicalKind, Person
 from app.audit.models import AuditEvent
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.directory import service as directory
@@ -72,20 +73,15 @@ def _entry(e) -> SummaryEntry:
 
 
 # Table (Core) statements built once. The summary is read on every scan; through the ORM its
-# five reads cost about twice as much (benchmarks/scale.py), and nothing here is written back.
-_H, _E, _C, _K = Household.__table__, ClinicalEntry.__table__, EmergencyContact.__table__, Consent.__table__
-_PR, _IN = Practitioner.__table__, Institution.__table__
+# reads cost about twice as much (benchmarks/scale.py), and nothing here is written back. Entries,
+# contacts and consent come from app.persons.dataset, which decides what counts.
+_H, _PR, _IN = Household.__table__, Practitioner.__table__, Institution.__table__
 _HOUSEHOLD = select(_H.c.prefecture, _H.c.municipality, _H.c.address_line, _H.c.building, _H.c.phone,
                     _H.c.welfare_commissioner, _H.c.welfare_commissioner_phone).where(_H.c.id == bindparam("household_id"))
-_ENTRIES = (select(_E).where(_E.c.person_id == bindparam("person_id"), _E.c.status == ClinicalStatus.active)
-            .order_by(_E.c.kind, _E.c.id))
-_CONTACTS = (select(_C.c.name, _C.c.kana, _C.c.relation, _C.c.phone, _C.c.phone2, _C.c.note)
-             .where(_C.c.person_id == bindparam("person_id")).order_by(_C.c.position, _C.c.id))
 _DOCTORS = (select(_PR.c.id, _PR.c.family_name, _PR.c.given_name, _PR.c.specialty, _PR.c.phone,
                    _IN.c.name.label("institution"), _IN.c.phone.label("institution_phone"))
             .join_from(_PR, _IN, _PR.c.institution_id == _IN.c.id, isouter=True)
             .where(_PR.c.id.in_(bindparam("ids", expanding=True))))
-_CONSENT_IN_FORCE = select(exists().where(_K.c.person_id == bindparam("person_id"), _K.c.withdrawn_on.is_(None)))
 
 
 def _doctors(connection, person: Person) -> list[SummaryDoctor]:
@@ -101,7 +97,7 @@ def summarize(*, session: Session, person: Person) -> EmergencySummary:
     """Everything a crew needs, in the order they need it (DESIGN.md §3)."""
     connection = session.connection()
     household = connection.execute(_HOUSEHOLD, {"household_id": person.household_id}).one()
-    entries = connection.execute(_ENTRIES, {"person_id": person.id}).all()
+    entries = dataset.entry_rows(session=session, person_id=person.id)
     by_kind = {kind: [_entry(e) for e in entries if e.kind == kind] for kind in ClinicalKind}
     # Insulin and anticoagulants first: they change what the crew does next.
     by_kind[ClinicalKind.medication].sort(key=lambda e: not (e.is_anticoagulant or e.is_insulin))
@@ -113,7 +109,7 @@ def summarize(*, session: Session, person: Person) -> EmergencySummary:
         dnar_status=person.dnar_status.value, dnar_location=person.dnar_location, acp_notes=person.acp_notes,
         allergies=by_kind[ClinicalKind.allergy], medications=by_kind[ClinicalKind.medication], conditions=by_kind[ClinicalKind.condition],
         doctors=_doctors(connection, person),
-        contacts=[SummaryContact(**row._mapping) for row in connection.execute(_CONTACTS, {"person_id": person.id})],
+        contacts=[SummaryContact.model_validate(row, from_attributes=True) for row in dataset.contact_rows(session=session, person_id=person.id)],
         blood_type=blood, usual_state=person.usual_state, infection_notes=person.infection_notes,
         insurance_kind=person.insurance_kind, insurer_number=person.insurer_number, insurance_symbol=person.insurance_symbol,
         insurance_number=person.insurance_number, insurance_branch=person.insurance_branch,
@@ -123,7 +119,7 @@ def summarize(*, session: Session, person: Person) -> EmergencySummary:
         last_confirmed_on=person.last_confirmed_on,
         last_confirmed_source=person.last_confirmed_source.value if person.last_confirmed_source else None,
         last_confirmed_by=person.last_confirmed_by,
-        consent_in_force=connection.execute(_CONSENT_IN_FORCE, {"person_id": person.id}).scalar_one(),
+        consent_in_force=dataset.consent_in_force(session=session, person_id=person.id),
     )
 
 
