@@ -77,11 +77,7 @@ def create(*, session: Session, data: AccountCreate) -> tuple[User, str]:
     password = initial_password()
     user = auth.create_user(session=session, data=UserCreate(
         username=data.username, password=password, role=data.role, display_name=data.display_name,
-        organisation=data.organisation, practitioner_id=practitioner_id))
-    user.must_change_password = True
-    session.add(user)
-    session.commit()
-    session.refresh(user)
+        organisation=data.organisation, practitioner_id=practitioner_id), must_change_password=True)
     return user, password
 
 

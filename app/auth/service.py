@@ -29,13 +29,14 @@ def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, name=user.display_name or user.username, source=ROLE_SOURCE[Role(user.role)], role=user.role)
 
 
-def create_user(*, session: Session, data: UserCreate) -> User:
-    """Create a user with an Argon2 password hash."""
+def create_user(*, session: Session, data: UserCreate, must_change_password: bool = False) -> User:
+    """Create a user with an Argon2 password hash (``must_change_password``: one an administrator issued)."""
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict("ユーザー名「%(name)s」は既に使われています", name=data.username)
     passwords.check_rules(password=data.password, username=data.username, display_name=data.display_name,
                           second_factor=passwords.has_second_factor(role=Role(data.role), totp_enabled=False))
-    user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password))
+    user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password),
+                must_change_password=must_change_password)
     user.password_changed_at = utcnow()
     session.add(user)
     session.commit()
