@@ -1,23 +1,23 @@
 """The ``lifeline`` console command."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app.audit import cli as audit_cli
+from app.auth import cli as users_cli
 from app.core.config import get_settings
+from app.core.console import english, fail
 from app.operations import cli as ops_cli
 
 app = typer.Typer(help="Tone Lifeline (利根ライフライン): registry, cards and EMS service.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 keys_app = typer.Typer(help="Card-signing keys (private keys stay in LIFELINE_DATA_DIR/keys/card) and field encryption keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
+app.add_typer(users_cli.app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
@@ -25,11 +25,6 @@ print_app = typer.Typer(help="Print kits, sheets and cards to a PDF (see docs/pr
 app.add_typer(print_app, name="print")
 network_app = typer.Typer(help="Regional network: FHIR API clients of hospitals and clinics (docs/fhir.md).", no_args_is_help=True)
 app.add_typer(network_app, name="network")
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
 
 
 @app.command()
@@ -61,7 +56,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve", help="Start the se
 
     settings = get_settings()
     if settings.environment == "production":
-        _fail("Refusing to load demo data with LIFELINE_ENVIRONMENT=production.")
+        fail("Refusing to load demo data with LIFELINE_ENVIRONMENT=production.")
     logins = demo_data.load()
     typer.echo(demo_data.describe(logins, settings.public_url))
     if serve_after:
@@ -75,150 +70,6 @@ def db_upgrade() -> None:
 
     bootstrap.prepare_database()
     typer.echo("database is up to date")
-
-
-@users_app.command("add")
-def users_add(
-    role: Annotated[str, typer.Option(help="admin, staff, doctor, paramedic or resident.")],
-    username: Annotated[str, typer.Option(help="Sign-in name.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
-    display_name: Annotated[str, typer.Option(help="Name shown in the UI and the audit log.")] = "",
-    organisation: Annotated[str, typer.Option(help="Department, hospital or fire department.")] = "",
-    practitioner_id: Annotated[int | None, typer.Option(help="A doctor's id in the directory: decides their patients.")] = None,
-) -> None:
-    """Create a user. The password is read from stdin (never from the command line).
-
-    /admin/users does the same with a generated initial password.
-    """
-    from pydantic import ValidationError
-    from sqlmodel import Session
-
-    from app.auth import service as auth
-    from app.auth.models import Role, UserCreate
-    from app.core import bootstrap, db
-    from app.core.errors import DomainError
-    from app.directory.models import Practitioner
-
-    if not password_stdin:
-        _fail("Pass --password-stdin and give the password on standard input.")
-    password = sys.stdin.readline().rstrip("\r\n")
-    if role not in {r.value for r in Role}:
-        _fail(f"Unknown role {role!r}; choose from {', '.join(r.value for r in Role)}.")
-    bootstrap.prepare_database()
-    try:
-        data = UserCreate(username=username, password=password, role=Role(role), display_name=display_name or username,
-                          organisation=organisation, practitioner_id=practitioner_id)
-        with Session(db.get_engine()) as session:
-            if practitioner_id is not None and session.get(Practitioner, practitioner_id) is None:
-                _fail(f"No practitioner with id {practitioner_id} in the directory.")
-            user = auth.create_user(session=session, data=data)
-    except ValidationError as exc:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    except DomainError as exc:
-        _fail(_english(exc))
-    typer.echo(f"created {user.role.value} user {user.username} (id {user.id})")
-
-
-def _english(exc) -> str:
-    """A domain error for the operator, in English, naming the field it is about."""
-    from app.core import i18n
-
-    token = i18n.current_language.set("en")
-    try:
-        text = exc.translated()
-    finally:
-        i18n.current_language.reset(token)
-    field = getattr(exc, "field", None)
-    return f"{field}: {text}" if field else text
-
-
-@users_app.command("reset-2fa")
-def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
-    """Remove a user's authenticator, recovery codes and passkeys (lost phone) and end their sessions; audited.
-
-    Admins, staff and doctors set up a new authenticator at their next sign-in; residents sign in
-    with their password alone until they turn two-factor sign-in on again.
-    """
-    from app.auth import totp
-
-    ended = _change_account(username, "auth.2fa_reset",
-                            lambda session, user: f"{totp.reset(session=session, user=user)} sessions ended")
-    typer.echo(f"second factor of {username} removed; {ended}")
-
-
-@users_app.command("reset-password")
-def users_reset_password(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
-    """Issue a new initial password for a forgotten one (admins, staff, doctors, crew members); audited.
-
-    The same as パスワード再発行 on /admin/users, and the way back in for the last administrator:
-    the old password stops working, every session ends, and the person must choose their own
-    password at the next sign-in. The new password is printed once; hand it over in person.
-    """
-    from app.auth import accounts
-    from app.auth.models import Role
-
-    issued: list[str] = []
-
-    def change(session, user) -> str:
-        if Role(user.role) not in accounts.ROLES:
-            _fail(f"{username} is a {Role(user.role).value} account: residents get a new letter code, network clients a new secret.")
-        issued.append(accounts.reissue_password(session=session, user=user))
-        return "new initial password issued"  # never the password itself: this goes to the audit log
-
-    _change_account(username, "admin.user_password_reset", change)
-    typer.echo(f"new initial password for {username} (shown once; it must be changed at the next sign-in):\n{issued[0]}")
-
-
-@users_app.command("deactivate")
-def users_deactivate(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
-    """Stop an account (someone leaving, a suspected compromise): every session and API token ends now; audited.
-
-    The same as 停止 on /admin/users, for any role (residents and network clients included).
-    """
-    _set_active(username, active=False)
-
-
-@users_app.command("activate")
-def users_activate(username: Annotated[str, typer.Option(help="Sign-in name of the account.")]) -> None:
-    """Let a stopped account sign in again (its lock-out count cleared); audited."""
-    _set_active(username, active=True)
-
-
-def _set_active(username: str, *, active: bool) -> None:
-    from app.auth import accounts
-
-    def change(session, user) -> str:
-        accounts.set_active(session=session, user=user, active=active)
-        return ""
-
-    _change_account(username, "admin.user_activate" if active else "admin.user_deactivate", change)
-    typer.echo(f"{username} {'may sign in again' if active else 'stopped; every session ended'}")
-
-
-def _change_account(username: str, action: str, change) -> str:
-    """Find the account, record the change as requested, make it (``change(session, user)`` returns
-    a note for the record), record it done; returns the note.
-
-    Recorded first: a change that cannot be audited does not happen.
-    """
-    from sqlmodel import Session
-
-    from app.audit.service import AuditUnavailable
-    from app.auth import service as auth
-    from app.core import bootstrap, db
-
-    bootstrap.prepare_database()
-    with Session(db.get_engine()) as session:
-        user = auth.get_user(session=session, username=username)
-        if user is None:
-            _fail(f"No user {username!r}.")
-        try:
-            audit_cli.record_cli(action=action, fields=f"user {user.username}", outcome="requested")
-        except AuditUnavailable as exc:
-            _fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
-        note = change(session, user)
-        audit_cli.record_cli(action=action, fields=f"user {user.username}", purpose=note)
-        return note
 
 
 @keys_app.command("list")
@@ -252,7 +103,7 @@ def keys_rotate() -> None:
         info = cards.keystore().rotate()
         audit_cli.record_cli(action="key.rotate", fields="card signing key", purpose=f"new kid {b64url_encode(info.kid)}")
     except AuditUnavailable as exc:
-        _fail(f"Not recorded in the audit log ({exc}); nothing was rotated unless a new key is listed by `lifeline keys list`.")
+        fail(f"Not recorded in the audit log ({exc}); nothing was rotated unless a new key is listed by `lifeline keys list`.")
     typer.echo(f"new signing key {b64url_encode(info.kid)}; earlier keys remain valid for verification")
 
 
@@ -279,13 +130,13 @@ def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
     try:
         audit_cli.record_cli(action="card.reissue_all", fields=f"cards signed by {kid}", outcome="requested")
     except AuditUnavailable as exc:
-        _fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
+        fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
     actor = Actor(user_id=None, name="lifeline keys reissue-cards", source=Source.staff)
     with Session(db.get_engine()) as session:
         try:
             replaced = cards.reissue_signed_by(session=session, actor=actor, kid=kid)
         except DomainError as exc:
-            _fail(_english(exc))
+            fail(english(exc))
     audit_cli.record_cli(action="card.reissue_all", fields=f"cards signed by {kid}", purpose=f"{replaced} cards reissued")
     typer.echo(f"{replaced} cards signed by {kid} reissued; print them: lifeline print cards --pending")
 
@@ -311,19 +162,19 @@ def keys_retire(kid: Annotated[str, _KID]) -> None:
     try:
         info = next(k for k in store.list() if k.kid == b64url_decode(kid))
     except (StopIteration, ValueError):
-        _fail(f"No card-signing key {kid!r}; see `lifeline keys list`.")
+        fail(f"No card-signing key {kid!r}; see `lifeline keys list`.")
     if info.active:
-        _fail(f"{kid} is the signing key: rotate first (lifeline keys rotate), then reissue its cards.")
+        fail(f"{kid} is the signing key: rotate first (lifeline keys rotate), then reissue its cards.")
     with Session(db.get_engine()) as session:
         remaining = cards.active_signed_by(session=session, kid=kid)
     if remaining:
-        _fail(f"{remaining} active cards are signed by {kid}: run `lifeline keys reissue-cards --kid {kid}` first.")
+        fail(f"{remaining} active cards are signed by {kid}: run `lifeline keys reissue-cards --kid {kid}` first.")
     try:  # recorded before and after: a change that cannot be audited does not happen
         audit_cli.record_cli(action="key.retire", fields=f"card signing key {kid}", outcome="requested")
         store.set_not_after(kid=info.kid, not_after=int(time.time()))
         audit_cli.record_cli(action="key.retire", fields=f"card signing key {kid}")
     except AuditUnavailable as exc:
-        _fail(f"Not recorded in the audit log ({exc}); see `lifeline keys list` for the key's state.")
+        fail(f"Not recorded in the audit log ({exc}); see `lifeline keys list` for the key's state.")
     typer.echo(f"{kid} retired: cards it signed now scan as expired (offline apps at their next key update)")
 
 
@@ -403,12 +254,12 @@ def network_add_client(
         found = session.get(Institution, int(institution)) if institution.isdigit() else \
             session.exec(select(Institution).where(Institution.name == institution)).first()
         if found is None:
-            _fail(f"No institution {institution!r} in the directory.")
+            fail(f"No institution {institution!r} in the directory.")
         try:
             audit_cli.record_cli(action="network.add_client", fields=f"institution {found.id}", outcome="requested")
             client, secret = clients.create(session=session, institution_id=found.id, created_by="lifeline network add-client", scopes=scopes)
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if json_output:
             typer.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "institution_id": found.id, "scopes": client.scopes}))
         else:

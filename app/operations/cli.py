@@ -7,13 +7,9 @@ from typing import Annotated
 import typer
 
 from app.audit import cli as audit_cli
+from app.core.console import fail
 
 EXIT_RUN_AGAIN = 3  # finished, but some values are still under an older key: run again
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=code)
 
 
 def _loud(message: str) -> None:
@@ -27,7 +23,7 @@ def _record(*, done: bool = False, **kw) -> None:
     try:
         audit_cli.record_cli(**kw)
     except AuditUnavailable as exc:
-        _fail(f"Done, but the result could not be recorded in the audit log ({exc})." if done
+        fail(f"Done, but the result could not be recorded in the audit log ({exc})." if done
               else f"Not recorded in the audit log ({exc}); nothing was done.")
 
 
@@ -42,7 +38,7 @@ def backup(out: Annotated[Path, typer.Option("--out", help="Backup file to write
     try:
         manifest = backups.create(engine=engine, out=out)
     except (BackupError, OSError) as exc:
-        _fail(f"backup failed: {exc}")
+        fail(f"backup failed: {exc}")
     typer.echo(f"wrote {out} ({manifest.engine}, schema {manifest.schema_revision}, app {manifest.app_version}, "
                f"{manifest.size:,} bytes of database, sha256 {manifest.sha256[:16]}…)")
     keys = ", ".join(f"{kid} ({n:,} values)" for kid, n in sorted(manifest.field_keys_used.items())) or "none yet"
@@ -68,7 +64,7 @@ def restore(
     try:
         manifest = backups.restore(engine=engine, archive=file, force=force)
     except (BackupError, KeyRingError, OSError) as exc:
-        _fail(f"restore refused: {exc}")
+        fail(f"restore refused: {exc}")
     typer.echo(f"restored {file} (made {manifest.created_at} by version {manifest.app_version}, schema "
                f"{manifest.schema_revision}); migrated to this version's schema")
     report = verify_database(engine, keys=audit_keys().public_keys())
@@ -76,7 +72,7 @@ def restore(
     if report.ok:
         typer.echo(f"audit log: {report.records:,} records and {report.checkpoints:,} signed checkpoints verify")
     else:
-        _fail(f"audit log does NOT verify: {report.first_broken.describe()} (were the audit keys of LIFELINE_DATA_DIR/keys/audit "
+        fail(f"audit log does NOT verify: {report.first_broken.describe()} (were the audit keys of LIFELINE_DATA_DIR/keys/audit "
               "restored too? see `lifeline audit verify`)")
 
 
@@ -107,22 +103,22 @@ def rotate_fields(
             return
         decide = True if new_key else None
         if not source.writable and (new_key or set(fieldkeys.keys_in_use(engine)) <= {source.load().active}):
-            _fail("The field keys come from LIFELINE_FIELD_KEYS, which this command cannot change. Run "
+            fail("The field keys come from LIFELINE_FIELD_KEYS, which this command cannot change. Run "
                   "`lifeline keys rotate-fields --print-new-ring`, put its output in LIFELINE_FIELD_KEYS, restart the "
                   "service, then run `lifeline keys rotate-fields` again: it re-encrypts everything to the new key.")
         _record(action="key.rotate_fields", fields="field encryption key", outcome="requested")
         report = fieldkeys.rotate(engine, source, new_key=decide, batch_size=batch_size, progress=_progress())
     except KeyRingError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(("new active field key " if report.new_key else "continued the unfinished rotation to key ") + report.active
                + f" ({source.describe()}; earlier keys are kept for reading)")
     _summary(report)
     _record(action="key.rotate_fields", fields="field encryption key",
             purpose=f"active {report.active}, {sum(report.reencrypted.values())} values re-encrypted", done=True)
     if report.unreadable:
-        _fail("some values could not be opened with any key of the ring: " + ", ".join(f"{c} {n}" for c, n in report.unreadable.items()))
+        fail("some values could not be opened with any key of the ring: " + ", ".join(f"{c} {n}" for c, n in report.unreadable.items()))
     if not report.complete:
-        _fail("values were written under an older key while this ran (by a worker that had not seen the new key "
+        fail("values were written under an older key while this ran (by a worker that had not seen the new key "
               "yet); run the command again", code=EXIT_RUN_AGAIN)
     old = sorted(set(source.load().keys) - {report.active})
     if old:
@@ -136,16 +132,16 @@ def _retire(engine, source, kid: str, batch_size: int) -> None:
 
     ring = source.load()
     if kid == ring.active:
-        _fail(f"{kid} is the active key: run `lifeline keys rotate-fields` first, then retire it")
+        fail(f"{kid} is the active key: run `lifeline keys rotate-fields` first, then retire it")
     if not source.writable:
-        _fail("The field keys come from LIFELINE_FIELD_KEYS: remove the key there (after checking with this command "
+        fail("The field keys come from LIFELINE_FIELD_KEYS: remove the key there (after checking with this command "
               "that nothing uses it: `lifeline keys rotate-fields` reports the values per key).")
     _record(action="key.retire_field", fields="field encryption key", purpose=kid, outcome="requested")
     report = fieldkeys.reencrypt(engine, ring, batch_size=batch_size, progress=_progress())  # finish moving off it first
     in_use = fieldkeys.retire(engine, source, kid)
     _summary(report)
     if in_use.get(kid):
-        _fail(f"not retired: {in_use[kid]:,} values still use {kid}; run `lifeline keys rotate-fields` and try again")
+        fail(f"not retired: {in_use[kid]:,} values still use {kid}; run `lifeline keys rotate-fields` and try again")
     _record(action="key.retire_field", fields="field encryption key", purpose=kid, done=True)
     typer.echo(f"retired {kid}: no stored value uses it and it is removed from {source.describe()}")
     _loud(f"Backups made while {kid} was in use cannot be read without it: keep a copy of the earlier key ring with "
