@@ -158,6 +158,14 @@ def _wait_until_healthy(server: LiveServer) -> None:
     raise AssertionError(f"lifeline serve did not answer /healthz in {START_TIMEOUT_S}s ({last_error}):\n{server.log_tail()}")
 
 
+def password_step(page, username: str, password: str, *, path: str = "/login") -> None:
+    """The sign-in form's first step, as a person types it (``LiveServer.second_step`` follows)."""
+    page.goto(path)
+    page.get_by_label("ユーザー名").fill(username)
+    page.get_by_label("パスワード").fill(password)
+    page.get_by_role("button", name="ログイン").click()
+
+
 @contextmanager
 def running_server(data_dir: Path, *, db_suffix: str, settings: dict[str, str] | None = None,
                    host: str = "127.0.0.1") -> Iterator[LiveServer]:

@@ -8,6 +8,7 @@ import secrets
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import password_step
 from tests.browser.test_audit_ui import sign_in
 
 pytestmark = pytest.mark.browser
@@ -31,10 +32,7 @@ def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser, browser
     # The clerk, on their own computer: the initial password, then setting up the authenticator.
     clerk_context = browser.new_context(locale="ja-JP", base_url=live_server.url)
     clerk = clerk_context.new_page()
-    clerk.goto("/login")
-    clerk.get_by_label("ユーザー名").fill(username)
-    clerk.get_by_label("パスワード").fill(password)
-    clerk.get_by_role("button", name="ログイン").click()
+    password_step(clerk, username, password)
     live_server.second_step(clerk, username)
     # Then a password of their own before anything else; signed out everywhere, in again with it.
     expect(clerk).to_have_url(re.compile(r"/account/password$"))
@@ -45,9 +43,7 @@ def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser, browser
     clerk.locator("#f-new2").fill(own)
     clerk.get_by_role("button", name="変更する").click()
     expect(clerk).to_have_url(re.compile(r"/login\?notice=password"))
-    clerk.get_by_label("ユーザー名").fill(username)
-    clerk.get_by_label("パスワード").fill(own)
-    clerk.get_by_role("button", name="ログイン").click()
+    password_step(clerk, username, own)
     live_server.second_step(clerk, username)
     expect(clerk).to_have_url(re.compile(r"/staff/$"))
 

@@ -12,6 +12,8 @@ import sys
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import password_step
+
 pytestmark = pytest.mark.browser
 
 # Appends a crew access through the real audit writer of the live service's database.
@@ -43,10 +45,7 @@ def crew_view(live_server, ref: str, **fields) -> int:
 
 def sign_in(page: Page, live_server, role: str) -> None:
     username, password = live_server.login(role)
-    page.goto("/login")
-    page.get_by_label("ユーザー名").fill(username)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+    password_step(page, username, password)
     live_server.second_step(page, username)
 
 

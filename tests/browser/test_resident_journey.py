@@ -17,7 +17,7 @@ import pypdfium2 as pdfium
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT
+from tests.browser.conftest import ROOT, password_step
 
 pytestmark = pytest.mark.browser
 LIVE_OPS = "tests.ems.live_ops"  # run against the live server's database and keys
@@ -126,10 +126,7 @@ def test_resident_updates_a_medication_and_the_doctor_confirms_it(page: Page, li
     # The family doctor confirms it.
     page.get_by_role("button", name="ログアウト").click()
     username, password = live_server.login("doctor")
-    page.goto("/login?next=/doctor/changes")
-    page.get_by_label("ユーザー名").fill(username)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+    password_step(page, username, password, path="/login?next=/doctor/changes")
     live_server.second_step(page, username)
     expect(page).to_have_url(re.compile(r"/doctor/changes$"))
     row = page.locator("tr").filter(has_text=medicine)

@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
 from app.core.i18n import LOCALE_DIR
+from tests.browser.conftest import password_step
 
 pytestmark = pytest.mark.browser
 
@@ -17,16 +18,9 @@ HOSTILE_GIVEN = "&amp; 𠮷😀"
 HOSTILE_ADDRESS = "見本町9-9 <img src=x onerror=alert(2)> &lt;b&gt;🏠"
 
 
-def sign_in(page: Page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("ユーザー名").fill(username)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
-
-
 def sign_in_staff(page: Page, live_server) -> None:
     username, password = live_server.login("staff")
-    sign_in(page, username, password)
+    password_step(page, username, password)
     live_server.second_step(page, username)  # the authenticator: set up on the first sign-in, then its code
     expect(page).to_have_url(re.compile(r"/staff/$"))
 
@@ -197,12 +191,12 @@ def test_wrong_password_and_lockout(page: Page, live_server):
 
     alert = page.get_by_role("alert")
     for attempt in range(5):
-        sign_in(page, username, f"wrong-password-{attempt}")
+        password_step(page, username, f"wrong-password-{attempt}")
         expect(alert).to_have_text("ユーザー名またはパスワードが違います")
         expect(page.get_by_label("ユーザー名")).to_have_value(username)
 
     # Locked now: even the right password is refused, with a message that says why.
-    sign_in(page, username, password)
+    password_step(page, username, password)
     expect(alert).to_contain_text("一時的にロックされています")
     expect(page).to_have_url(re.compile(r"/login"))
     page.goto("/staff/")

@@ -12,16 +12,9 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, _open_page, running_server
+from tests.browser.conftest import DESKTOP, _open_page, password_step, running_server
 
 pytestmark = pytest.mark.browser
-
-
-def _password_step(page: Page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("ユーザー名").fill(username)
-    page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
 
 
 def test_staff_sets_up_the_authenticator_and_signs_in_with_it(page: Page, live_server):
@@ -29,7 +22,7 @@ def test_staff_sets_up_the_authenticator_and_signs_in_with_it(page: Page, live_s
     live_server.cli("users", "add", "--role", "staff", "--username", username, "--password-stdin",
                     "--display-name", "二要素 試験", input=password + "\n")
 
-    _password_step(page, username, password)
+    password_step(page, username, password)
     expect(page).to_have_url(re.compile(r"/login/enrol$"))
     expect(page.get_by_role("heading", name="2段階認証の設定")).to_be_visible()
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
@@ -62,7 +55,7 @@ def test_staff_sets_up_the_authenticator_and_signs_in_with_it(page: Page, live_s
 
     # Next time: password, then the code.
     page.get_by_role("button", name="ログアウト").click()
-    _password_step(page, username, password)
+    password_step(page, username, password)
     expect(page).to_have_url(re.compile(r"/login/code$"))
     page.locator("#f-code").fill(live_server.totp_code(username))
     page.get_by_role("button", name="確認してログイン").click()
@@ -94,7 +87,7 @@ def test_staff_adds_a_passkey_and_signs_in_with_it(localhost_page: Page, localho
     username, password = f"pk-{secrets.token_hex(3)}", f"Kazo-{secrets.token_urlsafe(12)}"
     server.cli("users", "add", "--role", "staff", "--username", username, "--password-stdin",
                "--display-name", "パスキー 試験", input=password + "\n")
-    _password_step(page, username, password)
+    password_step(page, username, password)
     server.second_step(page, username)  # sets up the authenticator first (recovery codes come with it)
 
     # The computer's own authenticator (fingerprint, face or PIN), as Chromium simulates it.
@@ -116,7 +109,7 @@ def test_staff_adds_a_passkey_and_signs_in_with_it(localhost_page: Page, localho
 
     # Next sign-in: the password, then the passkey instead of the six digits.
     page.get_by_role("button", name="ログアウト", exact=True).click()
-    _password_step(page, username, password)
+    password_step(page, username, password)
     expect(page).to_have_url(re.compile(r"/login/code$"))
     page.get_by_role("button", name="パスキーで確認してログイン").click()
     expect(page).to_have_url(re.compile(r"/staff/$"))
@@ -124,7 +117,7 @@ def test_staff_adds_a_passkey_and_signs_in_with_it(localhost_page: Page, localho
 
     # The passkey is not on this computer any more: the refusal is explained, and the code still works.
     page.get_by_role("button", name="ログアウト", exact=True).click()
-    _password_step(page, username, password)
+    password_step(page, username, password)
     cdp.send("WebAuthn.clearCredentials", {"authenticatorId": authenticator})
     page.get_by_role("button", name="パスキーで確認してログイン").click()
     expect(page.get_by_role("alert")).to_have_text("パスキーの操作がキャンセルされたか、時間切れになりました。", timeout=70_000)
@@ -137,6 +130,6 @@ def test_staff_adds_a_passkey_and_signs_in_with_it(localhost_page: Page, localho
     page.get_by_role("button", name="パスキー「福祉課の事務用PC <b>&」を削除").click()
     expect(page.get_by_role("status")).to_have_text("パスキーを削除しました。")
     page.get_by_role("button", name="ログアウト", exact=True).click()
-    _password_step(page, username, password)
+    password_step(page, username, password)
     expect(page).to_have_url(re.compile(r"/login/code$"))
     expect(page.get_by_role("button", name="パスキーで確認してログイン")).to_have_count(0)
