@@ -153,10 +153,11 @@ def reissue_signed_by(*, session: Session, actor: Actor, kid: str, batch: int = 
         raise Invalid("この鍵は現在の署名鍵です。先に鍵を交換してください（lifeline keys rotate）")
     replaced = 0
     while cards := session.exec(select(Card).where(Card.kid == kid, Card.status == CardStatus.active).limit(batch)).all():
+        holders = {p.id: p for p in session.exec(select(Person).where(Person.id.in_([c.person_id for c in cards])))}
         for old in cards:
             # The old card was valid, so its holder still may have one: no eligibility check again.
             _end(session, actor, old, CardStatus.superseded, RevokeReason.key_compromised)
-            _issue(session, actor, session.get(Person, old.person_id), card_id=bytes.fromhex(old.card_id), serial=old.serial + 1)
+            _issue(session, actor, holders[old.person_id], card_id=bytes.fromhex(old.card_id), serial=old.serial + 1)
         session.commit()
         replaced += len(cards)
     return replaced
