@@ -81,7 +81,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
     For a user with a second step (``needs_second_step``) the failure count is left as it is:
     it is reset only when the code is right too, so a known password does not buy fresh guesses.
     """
-    user = session.exec(select(User).where(User.username == username.strip())).first()
+    user = get_user(session=session, username=username.strip())
     if user is not None and user.locked_until and user.locked_until > utcnow():
         verify_password(password, None)  # same cost as a real check
         ensure_not_locked(user=user)
@@ -173,5 +173,11 @@ def end_all_sessions(*, session: Session, user_id: int) -> int:
 
 
 def get_user(*, session: Session, username: str) -> User | None:
-    """The user with this username, if any."""
+    """The user with this username, if any.
+
+    A typed name with a NUL in it is nobody's (no username has one) and is not sent to the
+    database: PostgreSQL refuses NUL in text, which would turn a wrong name into a 500.
+    """
+    if "\x00" in username:
+        return None
     return session.exec(select(User).where(User.username == username)).first()

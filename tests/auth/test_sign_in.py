@@ -102,6 +102,15 @@ def test_api_token_wrong_password(client, personas):
     assert r.status_code == 401 and r.json()["detail"] == "ユーザー名またはパスワードが違います"
 
 
+def test_a_name_with_a_nul_is_a_wrong_name_not_a_server_error(client, anonymous):
+    # Found by schemathesis on PostgreSQL, which refuses NUL in text (a 500 before).
+    r = client.post("/api/v1/auth/token", data={"username": "\x00", "password": "0"})
+    assert r.status_code == 401 and r.json()["detail"] == "ユーザー名またはパスワードが違います"
+    browser = anonymous()
+    page = browser.post("/login", data={"username": "staff\x00", "password": "x", "csrftoken": browser.cookies.get("csrftoken")})
+    assert page.status_code == 401 and "ユーザー名またはパスワードが違います" in page.text
+
+
 def test_expired_and_disabled(client, personas, db):
     r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD,
                                                 "totp": next_totp_code(db, personas.staff)})
