@@ -13,6 +13,7 @@ from app.core.config import get_settings
 from app.core.errors import AuthFailed, Conflict, Invalid
 from app.core.models import Actor, Source
 from app.core.security import hash_password, needs_rehash, new_token, token_digest, verify_password
+from app.core.text import has_control_chars
 
 ROLE_SOURCE = {
     Role.admin: Source.staff,
@@ -175,9 +176,9 @@ def end_all_sessions(*, session: Session, user_id: int) -> int:
 def get_user(*, session: Session, username: str) -> User | None:
     """The user with this username, if any.
 
-    A typed name with a NUL in it is nobody's (no username has one) and is not sent to the
-    database: PostgreSQL refuses NUL in text, which would turn a wrong name into a 500.
+    A typed name with control characters is nobody's (no username may have them) and is not sent
+    to the database: PostgreSQL refuses NUL in text, which would turn a wrong name into a 500.
     """
-    if "\x00" in username:
+    if has_control_chars(username):
         return None
     return session.exec(select(User).where(User.username == username)).first()
