@@ -12,7 +12,8 @@ then
       texts of generated persons, against benchmarks/bare_app.py served by the same uvicorn
       settings (one worker, httptools, uvloop, no access log), at --clients concurrent
       keep-alive clients (benchmarks/loadclient.py, asyncio), alternating bare, the service's own stack
-      with a no-op route (benchmarks/floor_app.py) and scan --rounds times (best round of each counts);
+      with a no-op route and with a route that only appends a scan's audit record
+      (benchmarks/floor_app.py), and scan, --rounds times (best round of each counts);
   (b) person search (app.persons.service.search, what the staff UI and API call) by name,
       kana, phone and birth date (和暦 and ISO), p50/p95, each query in its own session;
   (c) ``audit verify`` in-process over the whole log (best of 3).
@@ -205,11 +206,12 @@ def _scan_figures(env: dict, made: dict, args) -> dict:
     try:
         headers = _crew_headers(app_url, made)
         genuine = lambda body: b'"status":"genuine"' in body  # noqa: E731
-        rounds = {"bare": [], "floor": [], "scan": []}
+        rounds = {"bare": [], "floor": [], "audited": [], "scan": []}
         for _ in range(args.rounds):
             rounds["bare"].append(run(f"{bare_url}/scan", bodies=bodies, clients=args.clients, seconds=args.seconds))
-            rounds["floor"].append(run(f"{floor_url}/bench/floor", bodies=bodies, headers=headers, clients=args.clients,
-                                       seconds=args.seconds, check=genuine))
+            for name in ("floor", "audited"):
+                rounds[name].append(run(f"{floor_url}/bench/{name}", bodies=bodies, headers=headers, clients=args.clients,
+                                        seconds=args.seconds, check=genuine))
             rounds["scan"].append(run(f"{app_url}/api/v1/scans", bodies=bodies, headers=headers, clients=args.clients,
                                       seconds=args.seconds, check=genuine))
     finally:
@@ -278,10 +280,13 @@ def _table(results: dict[str, dict], args) -> str:
     rows.append((f"bare FastAPI req/s ({args.clients} clients)", *get(lambda r: f"{r['scan']['bare']['rps']:,.0f}")))
     rows.append(("service stack, no-op route req/s", *get(lambda r: f"{r['scan']['floor']['rps']:,.0f}")))
     rows.append(("  no-op / bare", *get(lambda r: f"{r['scan']['floor']['rps'] / r['scan']['bare']['rps']:.2f}")))
+    rows.append(("service stack + audit append only req/s", *get(lambda r: f"{r['scan']['audited']['rps']:,.0f}")))
+    rows.append(("  audit only / bare", *get(lambda r: f"{r['scan']['audited']['rps'] / r['scan']['bare']['rps']:.2f}")))
     rows.append(("scan req/s", *get(lambda r: f"{r['scan']['scan']['rps']:,.0f}")))
     rows.append(("scan / bare  (target >= 0.5)", *get(lambda r: f"{r['scan']['scan']['rps'] / r['scan']['bare']['rps']:.2f}")))
     rows.append(("bare p50 / p99 ms", *get(lambda r: f"{r['scan']['bare']['p50']:.1f} / {r['scan']['bare']['p99']:.1f}")))
     rows.append(("no-op p50 / p99 ms", *get(lambda r: f"{r['scan']['floor']['p50']:.1f} / {r['scan']['floor']['p99']:.1f}")))
+    rows.append(("audit only p50 / p99 ms", *get(lambda r: f"{r['scan']['audited']['p50']:.1f} / {r['scan']['audited']['p99']:.1f}")))
     rows.append(("scan p50 / p99 ms  (target p99 <= 50)", *get(lambda r: f"{r['scan']['scan']['p50']:.1f} / {r['scan']['scan']['p99']:.1f}")))
     rows.append(("scan errors", *get(lambda r: str(sum(r['scan']['scan']['errors'].values())))))
     rows.append(("search p50 / p95 ms  (target p95 <= 100)", *get(lambda r: f"{r['search']['all']['p50']:.1f} / {r['search']['all']['p95']:.1f}")))
