@@ -4,7 +4,12 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from app.audit.models import AuditReview
+from app.core.db import NUL_MESSAGE
+from app.core.errors import Invalid
+from app.directory.models import Institution
 from app.persons.models import Person
+from tests.audit.test_views import crew_view
 
 SCRIPT = "<script>alert(1)</script>"
 HOSTILE_NAMES = [SCRIPT, "&amp; & </para> <b>", "見本😀👵", "𠮷野", "髙﨑", "O'Brien \"quoted\"", "ｶﾀｶﾅ"]
@@ -89,3 +94,28 @@ def test_path_and_query_junk(login, personas):
         assert c.get(url).status_code < 500, url
     # Past SQLite's 64-bit integers (found by schemathesis): refused as invalid, not a driver error.
     assert c.get("/api/v1/households", params={"limit": 1, "offset": 2**63}).status_code == 422
+
+
+def test_a_nul_in_the_directory_form_is_a_field_error_and_nothing_is_stored(login, personas, db):
+    """Found by probing every route with NUL on PostgreSQL: this form answered a 500 there."""
+    r = login(personas.staff).post("/staff/directory/institutions", data={"name": "見本\x00病院", "kind": "hospital"})
+    assert r.status_code == 422 and "制御文字（NULなど）は使えません" in r.text
+    assert db.exec(select(Institution).where(Institution.name.like("見本%病院"))).first() is None
+
+
+def test_a_nul_never_reaches_the_database(db):
+    """The net under the models' own checks (app.core.db): a table model is not validated, the statement is refused."""
+    db.add(Institution(name="見本\x00病院"))
+    with pytest.raises(Invalid) as refused:
+        db.commit()
+    assert refused.value.message == NUL_MESSAGE
+    db.rollback()
+    assert db.exec(select(Institution).where(Institution.name.like("見本%病院"))).first() is None
+
+
+def test_a_nul_in_a_form_no_model_checks_is_a_clear_error_not_a_500(personas, login, connection, db):
+    """The doctor's review note goes to the database without a model of its own: the net answers."""
+    event = crew_view(connection, personas.patient, emergency=True)
+    r = login(personas.doctor).post(f"/doctor/access/{event.seq}/review", data={"note": "家族に確認\x00済み"})
+    assert r.status_code == 422 and "入力に使えない文字（NUL）が含まれています" in r.text
+    assert db.exec(select(AuditReview).where(AuditReview.event_seq == event.seq)).first() is None

@@ -26,7 +26,42 @@ metadata: MetaData = SQLModel.metadata
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
+NUL_MESSAGE = "入力に使えない文字（NUL）が含まれています。入力し直してください"
+
+
+def _values(parameters):
+    """Every value bound to a statement, whatever its shape: one row or many (the driver's
+    paramstyle and SQLAlchemy's batching decide), a row as a tuple or a dict, a value a list."""
+    for item in parameters.values() if isinstance(parameters, dict) else parameters or ():
+        if isinstance(item, dict):
+            yield from item.values()
+        elif isinstance(item, (list, tuple)):
+            yield from item
+        else:
+            yield item
+
+
+def _refuse_nul(_conn, _cursor, _statement, parameters, _context, _executemany) -> None:
+    """No text with a NUL reaches the database, whatever route it came through.
+
+    Models refuse control characters where people type (app.core.models.reject_control); this
+    is the net under them. PostgreSQL refuses NUL in text (the request would fail with a 500) and
+    SQLite would store it silently; both now get the same clear, translated 422, and the
+    transaction is rolled back as for any failed statement, so nothing is half-written.
+    """
+    if any(isinstance(value, str) and "\x00" in value for value in _values(parameters)):
+        from app.core.errors import Invalid
+
+        raise Invalid(NUL_MESSAGE)
+
+
 def make_engine(settings: Settings, **pool) -> Engine:
+    engine = _make_engine(settings, **pool)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+def _make_engine(settings: Settings, **pool) -> Engine:
     url = settings.sqlalchemy_url
     pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow} | pool
     if url.startswith("sqlite"):

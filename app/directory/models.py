@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from app.core.models import created_at_field, enum_field
+from app.core.models import created_at_field, enum_field, reject_control
 
 
 class InstitutionKind(str, Enum):
@@ -30,6 +31,8 @@ class InstitutionBase(SQLModel):
     address: str = Field(default="", max_length=300)
     active: bool = True
 
+    _no_control = field_validator("name", "kana", "role_note", "phone", "postal_code", "address", mode="before")(reject_control)
+
 
 class Institution(InstitutionBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -52,6 +55,8 @@ class PractitionerBase(SQLModel):
     specialty: str = Field(default="", max_length=100)
     phone: str = Field(default="", max_length=40)
     active: bool = True
+
+    _no_control = field_validator("family_name", "given_name", "kana", "specialty", "phone", mode="before")(reject_control)
 
 
 class Practitioner(PractitionerBase, table=True):

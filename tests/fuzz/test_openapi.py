@@ -6,6 +6,8 @@ only the sign-in check. The database is the real one of the test run, rolled bac
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -63,8 +65,12 @@ pytestmark = pytest.mark.fuzz
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(run_migrations=False))
 
 
+# 25 cases per operation in every run; LIFELINE_FUZZ_EXAMPLES=500 for a deeper search (README, "Tests").
+EXAMPLES = int(os.environ.get("LIFELINE_FUZZ_EXAMPLES", "25"))
+
+
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, app, credentials):
     headers = dict(case.headers or {})
     headers.update(credentials[caller_for(case.path)])
