@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import json
 import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -18,8 +19,10 @@ from app.audit import service as audit
 from app.audit.archive import export_segment, verify_archive
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.audit.signing import audit_keys
+from app.audit import verify as verify_module
 from app.audit.verify import POSTGRES_QUERY, SQLITE_QUERY
 from tests.audit.conftest import add_events, verify
+from tests.conftest import IS_POSTGRES
 
 # A record whose hash is fixed by docs/audit.md: if this changes, the format changed.
 VECTOR = {"seq": 1, "at": datetime(2026, 4, 1, 0, 0, 0, 123456, tzinfo=timezone.utc), "actor_user_id": 4,
@@ -176,6 +179,40 @@ def test_cli_verify_fails_and_names_the_first_broken_record(scratch, every, tamp
         last = conn.execute(text("SELECT action, outcome FROM auditevent ORDER BY seq DESC LIMIT 1")).one()
     assert tuple(last) == ("audit.verify", "broken")
 
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="parallel readers are PostgreSQL's (SQLite builds the bytes in this process)")
+@pytest.mark.parametrize("tamper", [
+    None,
+    "UPDATE auditevent SET purpose = 'x' WHERE seq = 4",  # the last record of a block
+    "UPDATE auditevent SET prev_hash = hash WHERE seq = 5",  # the first of the next
+    "DELETE FROM auditevent WHERE seq = 5",
+    "DELETE FROM auditevent WHERE seq BETWEEN 9 AND 12",  # a whole block gone
+    "DELETE FROM auditevent WHERE seq >= 19",  # the tail
+    "UPDATE auditevent SET id = 1000 WHERE seq = 13",
+])
+def test_parallel_readers_find_what_one_reader_finds(scratch, every, monkeypatch, tamper):
+    """Blocks of 4 seqs over 3 readers: every boundary case reports exactly what one ordered query reports."""
+    every(5)
+    add_events(scratch.engine, 22)
+    if tamper:
+        scratch.sql(tamper)
+    monkeypatch.setattr(verify_module, "BLOCK", 4)
+    monkeypatch.setattr(verify_module, "READERS", 3)
+    blocks = []
+    original = verify_module._postgres_blocks
+    monkeypatch.setattr(verify_module, "_postgres_blocks", lambda *a, **kw: blocks.append(kw) or original(*a, **kw))
+    parallel = verify(scratch.engine)
+    assert blocks == [{"readers": 3, "block": 4}]
+    with scratch.engine.connect() as conn, conn.begin():
+        alone = verify(conn)  # a connection: one reader, one ordered query
+    assert (parallel.records, parallel.last_seq, parallel.last_hash) == (alone.records, alone.last_seq, alone.last_hash)
+    assert parallel.problems == alone.problems
+    assert parallel.ok == (tamper is None) and parallel.checkpoints == alone.checkpoints >= 4
+    deadline = time.monotonic() + 10  # every reader gives its connection back (from its own thread, as it ends)
+    while scratch.engine.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert scratch.engine.pool.checkedout() == 0
 
 def test_key_rotation_is_recorded_before_and_after(scratch):
     result = scratch.cli("keys", "rotate")
