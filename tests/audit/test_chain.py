@@ -16,10 +16,10 @@ from sqlmodel import select
 
 from app.audit import chain
 from app.audit import service as audit
+from app.audit import verify as verify_module
 from app.audit.archive import export_segment, verify_archive
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.audit.signing import audit_keys
-from app.audit import verify as verify_module
 from app.audit.verify import POSTGRES_QUERY, SQLITE_QUERY
 from tests.audit.conftest import add_events, verify
 from tests.conftest import IS_POSTGRES
@@ -180,7 +180,6 @@ def test_cli_verify_fails_and_names_the_first_broken_record(scratch, every, tamp
     assert tuple(last) == ("audit.verify", "broken")
 
 
-
 @pytest.mark.skipif(not IS_POSTGRES, reason="parallel readers are PostgreSQL's (SQLite builds the bytes in this process)")
 @pytest.mark.parametrize("tamper", [
     None,
@@ -213,6 +212,7 @@ def test_parallel_readers_find_what_one_reader_finds(scratch, every, monkeypatch
     while scratch.engine.pool.checkedout() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert scratch.engine.pool.checkedout() == 0
+
 
 def test_key_rotation_is_recorded_before_and_after(scratch):
     result = scratch.cli("keys", "rotate")
