@@ -9,7 +9,7 @@ from app.core.db import NUL_MESSAGE
 from app.core.errors import Invalid
 from app.directory.models import Institution
 from app.persons.models import Person
-from tests.audit.test_views import crew_view
+from tests.audit.conftest import crew_view
 
 SCRIPT = "<script>alert(1)</script>"
 HOSTILE_NAMES = [SCRIPT, "&amp; & </para> <b>", "見本😀👵", "𠮷野", "髙﨑", "O'Brien \"quoted\"", "ｶﾀｶﾅ"]

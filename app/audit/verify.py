@@ -221,6 +221,16 @@ def _postgres_blocks(conn: Connection, engine: Engine, *, readers: int, block: i
             stream.close()
 
 
+def _sqlite_rows(conn: Connection) -> Iterator[list]:
+    """The rows in seq order, SQLite building the canonical bytes (``json_array``) in this process."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(SQLITE_QUERY)
+        yield from _batches(cursor)
+    finally:
+        cursor.close()
+
+
 def _one_reader(conn: Connection) -> Iterator[list]:
     """The rows in seq order from one query on ``conn``, fetched ahead in a thread."""
     # Server-side (streams, never loads it all), binary protocol (no parsing of numbers).
@@ -266,16 +276,13 @@ def verify_connection(conn: Connection, *, keys, readers_from: Engine | None = N
     report = Report()
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     checkpoints = [AuditCheckpoint(**row._mapping) for row in conn.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))]
-    watch = {cp.seq for cp in checkpoints}
     if conn.dialect.name == "sqlite":
-        cursor = conn.connection.driver_connection.cursor()
-        cursor.execute(SQLITE_QUERY)
-        seen = scan(_batches(cursor), report, raw=False, watch=watch)
-        cursor.close()
-    elif readers_from is not None and READERS > 1:
-        seen = scan(_postgres_blocks(conn, readers_from, readers=READERS, block=BLOCK), report, raw=False, watch=watch)
+        rows = _sqlite_rows(conn)
+    elif readers_from is not None:
+        rows = _postgres_blocks(conn, readers_from, readers=READERS, block=BLOCK)
     else:
-        seen = scan(_one_reader(conn), report, raw=False, watch=watch)
+        rows = _one_reader(conn)
+    seen = scan(rows, report, raw=False, watch={cp.seq for cp in checkpoints})
     report.first_seq = 1 if report.records else 0
     head_seq, head_hash = head if head else (0, GENESIS)
     if (head_seq, head_hash) != (report.last_seq, report.last_hash):

@@ -176,8 +176,9 @@ def end_all_sessions(*, session: Session, user_id: int) -> int:
 def get_user(*, session: Session, username: str) -> User | None:
     """The user with this username, if any.
 
-    A typed name with control characters is nobody's (no username may have them) and is not sent
-    to the database: PostgreSQL refuses NUL in text, which would turn a wrong name into a 500.
+    A typed name with control characters is nobody's (no username may have them): sign-in then
+    answers "wrong name or password" like for any other unknown name, not the invalid-input error
+    the database layer gives text with a NUL (app.core.db).
     """
     if has_control_chars(username):
         return None

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings, get_settings
+from app.core.errors import Invalid, StaleVersion
 
 # Explicit constraint names so Alembic migrations are reproducible on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -50,8 +51,6 @@ def _refuse_nul(_conn, _cursor, _statement, parameters, _context, _executemany) 
     transaction is rolled back as for any failed statement, so nothing is half-written.
     """
     if any(isinstance(value, str) and "\x00" in value for value in _values(parameters)):
-        from app.core.errors import Invalid
-
         raise Invalid(NUL_MESSAGE)
 
 
@@ -136,8 +135,6 @@ def conflict_on_stale(session: Session, message: str, *, current=None) -> Iterat
     ``current()`` re-reads the row after the rollback, so the editor can be shown what won.
     """
     from sqlalchemy.orm.exc import StaleDataError
-
-    from app.core.errors import StaleVersion
 
     try:
         yield

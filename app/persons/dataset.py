@@ -49,9 +49,8 @@ def _in_force(person_id: int) -> tuple:
 
 def list_entries(*, session: Session, person_id: int, active_only: bool = True) -> list[ClinicalEntry]:
     """Clinical entries of a person grouped by kind, newest first within a kind."""
-    stmt = select(ClinicalEntry).where(*_active_entries(person_id)) if active_only else \
-        select(ClinicalEntry).where(ClinicalEntry.person_id == person_id)
-    return list(session.exec(stmt.order_by(*_ENTRY_ORDER)))
+    conditions = _active_entries(person_id) if active_only else (ClinicalEntry.person_id == person_id,)
+    return list(session.exec(select(ClinicalEntry).where(*conditions).order_by(*_ENTRY_ORDER)))
 
 
 # Built once with the same conditions (bound at execution): building a statement per call costs

@@ -32,6 +32,15 @@ def add_events(bind, n: int, **fields) -> list[AuditEvent]:
     return [audit.append(engine=bind, **base) for _ in range(n)]
 
 
+def crew_view(connection, person, *, emergency=False, incident="R8-000123", purpose="意識障害", username="kazo-crew-7",
+              device="加須1号救急車 端末") -> AuditEvent:
+    """A crew's view of ``person`` as the scans route records it."""
+    return audit.append(engine=connection, action="scan.view", actor_user_id=None, actor_username=username,
+                        actor_role="paramedic", organisation="埼玉東部消防組合 加須消防署", device=device,
+                        person_id=person.id, household_id=person.household_id, fields="emergency_summary",
+                        purpose=purpose, incident=incident, emergency=emergency)
+
+
 def head_seq(db) -> int:
     return db.exec(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).first() or 0
 

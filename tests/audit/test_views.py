@@ -11,18 +11,8 @@ from sqlmodel import select
 from app.audit import service as audit
 from app.audit.models import AuditEvent, AuditReview
 from app.core.clock import JST
-from tests.audit.conftest import head_seq
+from tests.audit.conftest import crew_view, head_seq
 from tests.audit.test_audit_recording import _refuse_audit_inserts
-
-
-def crew_view(connection, person, *, emergency=False, incident="R8-000123", purpose="意識障害", username="kazo-crew-7",
-              device="加須1号救急車 端末", at=None):
-    """A crew's view of ``person`` as the scans route records it."""
-    event = audit.append(engine=connection, action="scan.view", actor_user_id=None, actor_username=username,
-                         actor_role="paramedic", organisation="埼玉東部消防組合 加須消防署", device=device,
-                         person_id=person.id, household_id=person.household_id, fields="emergency_summary",
-                         purpose=purpose, incident=incident, emergency=emergency)
-    return event
 
 
 def test_doctor_sees_accesses_to_own_patients_only(personas, login, connection, db):
