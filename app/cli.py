@@ -36,7 +36,8 @@ def serve(
     """Run the web service (migrations run on start)."""
     import uvicorn
 
-    from app.core import bootstrap, logs
+    from app import bootstrap
+    from app.core import logs
 
     settings = get_settings()
     logs.configure(settings)
@@ -66,7 +67,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve", help="Start the se
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the latest schema and seed the region's institutions."""
-    from app.core import bootstrap
+    from app import bootstrap
 
     bootstrap.prepare_database()
     typer.echo("database is up to date")
@@ -95,7 +96,7 @@ def keys_rotate() -> None:
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
     from app.cards.keyset import b64url_encode
-    from app.core import bootstrap
+    from app import bootstrap
 
     bootstrap.prepare_database()
     try:  # recorded before and after: a rotation that cannot be audited does not happen
@@ -122,7 +123,8 @@ def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
 
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.core.errors import DomainError
     from app.core.models import Actor, Source
 
@@ -155,7 +157,8 @@ def keys_retire(kid: Annotated[str, _KID]) -> None:
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
     from app.cards.keyset import b64url_decode
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
 
     bootstrap.prepare_database()
     store = cards.keystore()
@@ -244,7 +247,8 @@ def network_add_client(
 
     from sqlmodel import Session, select
 
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.core.errors import DomainError
     from app.directory.models import Institution
     from app.network import clients

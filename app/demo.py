@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 
 from app.auth import service as auth
 from app.auth.models import Role, UserCreate
-from app.core import bootstrap, db
+from app import bootstrap
+from app.core import db
 from app.core.config import get_settings
 from app.core.errors import Invalid
 from app.core.models import Actor, Source

@@ -1,6 +1,8 @@
 """The FastAPI application factory."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from pathlib import Path
 from urllib.parse import quote
 
@@ -11,12 +13,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import bootstrap
+from app.auth.deps import NotAuthenticated, PasswordChangeRequired
 from app.core import admission, apidocs, csrf_multipart, headers, i18n, logs, ratelimit, responses
 from app.core.config import get_settings
-from app.core.deps import NotAuthenticated, PasswordChangeRequired
 from app.core.errors import DomainError
 from app.core.forms import message_for
 from app.core.templating import render
+from app.ems import views as ems
 from app.network import fhir_http
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -82,7 +86,7 @@ def _install_middleware(app: FastAPI) -> None:
     # Innermost: no more requests in the app than the database pool can serve (app.core.admission).
     app.add_middleware(admission.Admission)
     # The language for the request and the security headers of its answer.
-    app.add_middleware(headers.LanguageAndHeaders)
+    app.add_middleware(headers.LanguageAndHeaders, policies=((ems.PREFIX, ems.CSP),))
     # Outermost: CSRF on every unsafe request that carries cookies (double-submit, signed).
     csrf_multipart.install()
     app.add_middleware(
@@ -97,65 +101,28 @@ def _install_middleware(app: FastAPI) -> None:
     logs.install(app)
 
 
+# The packages whose ``router`` (JSON API, ``router.py``) and ``views`` (HTML, ``views.py`` or a
+# ``views/`` package) the app serves, in the order FastAPI tries them. The crew's scan first:
+# FastAPI tries the routes in order, a few microseconds each, and this is the request someone
+# waits for at the scene (benchmarks/scale.py). Residents before reviews: /me/ is the household view.
+PACKAGES = ("scans", "operations", "auth", "households", "persons", "cards", "devices", "directory", "imports",
+            "printing", "ems", "residents", "reviews", "reports", "network")
+
+
 def routers() -> list[APIRouter]:
     """Every router of the service, in inclusion order (also walked by the authorization test)."""
-    from app.audit import admin_views as audit_admin_views
-    from app.audit import review_views as audit_review_views
-    from app.auth import account as auth_account
-    from app.auth import admin_views as auth_admin_views
-    from app.auth import router as auth_router
-    from app.auth import second_step as auth_second_step
-    from app.cards import router as cards_router
-    from app.cards import views as card_views
-    from app.core import health
-    from app.devices import router as devices_router
-    from app.devices import views as device_views
-    from app.directory import router as directory_router
-    from app.directory import views as directory_views
-    from app.ems import serving as ems
-    from app.households import router as households_router
-    from app.households import views as household_views
-    from app.imports import views as import_views
-    from app.network import admin_views as network_admin_views
-    from app.network import directory_api as fhir_directory
-    from app.network import discovery as fhir_discovery
-    from app.network import ems_api as network_ems_api
-    from app.network import hospital_views
-    from app.network import router as fhir_router
-    from app.persons import doctor_views as person_doctor_views
-    from app.persons import router as persons_router
-    from app.persons import views as person_views
-    from app.printing import views as print_views
-    from app.residents import documents_views as resident_documents
-    from app.residents import staff_views as resident_staff_views
-    from app.residents import start_views as resident_start
-    from app.residents import views as resident_views
-    from app.scans import router as scans_router
-
-    modules = (
-        # The crew's scan first: FastAPI tries the routes in order, a few microseconds each, and
-        # this is the request someone waits for at the scene (benchmarks/scale.py).
-        scans_router,
-        health, auth_router, auth_second_step, auth_account,
-        # JSON API
-        households_router, persons_router, cards_router, devices_router, directory_router, network_ems_api,
-        # staff and admin web UI
-        household_views, person_views, card_views, directory_views, import_views, print_views, device_views,
-        auth_admin_views, network_admin_views, resident_staff_views,
-        # EMS app, residents (before the audit routers: /me/ is the household view), doctors, hospitals
-        ems, resident_start, resident_views, resident_documents, person_doctor_views, hospital_views,
-        # FHIR
-        fhir_discovery, fhir_router, fhir_directory,
-    )
-    return ([module.router for module in modules] + [cards_router.staff_api]
-            + list(audit_review_views.routers) + list(audit_admin_views.routers))
+    found = []
+    for package in PACKAGES:
+        for shape in ("router", "views"):
+            name = f"app.{package}.{shape}"
+            if importlib.util.find_spec(name) is not None:
+                found.append(importlib.import_module(name).router)
+    return found
 
 
 def create_app(*, run_migrations: bool = True) -> FastAPI:
     """Build the application; migrations run on start unless the caller already did."""
     if run_migrations:
-        from app.core import bootstrap
-
         bootstrap.prepare_database()
     app = FastAPI(
         title="Tone Lifeline",
@@ -167,10 +134,9 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers():
         # Every API route may answer the shared errors; declared so the published schema is true (tests/fuzz).
-        app.include_router(router, responses=responses.fhir_errors() if router.prefix.startswith("/fhir/") else responses.api_errors())
+        # FHIR routes declare their own (an OperationOutcome each), which take precedence.
+        app.include_router(router, responses=responses.api_errors())
     app.include_router(apidocs.router)
-    from app.ems import serving as ems
-
     # After the routers, so that /ems/sw.js is the generated service worker.
     app.mount("/ems", ems.static_app(), name="ems")
     _install_handlers(app)

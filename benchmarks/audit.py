@@ -113,7 +113,7 @@ def generate(engine, records: int, every: int = 1000) -> None:
 def run(label: str, url: str, args) -> None:
     from app.audit.signing import audit_keys
     from app.audit.verify import verify_database
-    from app.core import bootstrap
+    from app import bootstrap
 
     engine = _engine(url)
     bootstrap.prepare_database(engine)

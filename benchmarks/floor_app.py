@@ -31,7 +31,7 @@ def floor(body: ScanRequest) -> dict:
 
 @router.post("/bench/audited")
 def audited(body: ScanRequest, engine: EngineDep) -> dict:
-    # The fields a scan records (app.audit.deps.record_access), under an action of its own.
+    # The fields a scan records (app.auth.access_log.record_access), under an action of its own.
     event = audit.append(engine=engine, action="bench.audited", actor_user_id=None, actor_username="bench-crew",
                          actor_role="paramedic", organisation="ベンチマーク", device="bench 端末", person_id=None,
                          household_id=None, fields="emergency_summary", purpose=body.reason, incident=body.incident,

@@ -27,7 +27,7 @@ def main() -> None:
     os.environ.update(LIFELINE_DATA_DIR=str(data_dir), LIFELINE_DATABASE_URL="", LIFELINE_ENVIRONMENT="development")
     sys.path.insert(0, str(ROOT))
 
-    from app.core import bootstrap
+    from app import bootstrap
     from app.core.db import get_engine
     from app.imports import service
     from tests.imports.conftest import IMPORT_ACTOR, to_csv

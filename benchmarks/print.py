@@ -35,7 +35,8 @@ def generate(households: int) -> None:
     """Fill the database with fictional households (deterministic)."""
     from sqlmodel import Session
 
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.core.models import Actor, Source
     from app.directory import service as directory
     from app.directory.models import InstitutionCreate, PractitionerCreate
@@ -78,7 +79,8 @@ def print_all(out: Path) -> dict:
     """One ``print kits --all`` run, measured in this (fresh) process."""
     from sqlmodel import Session
 
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.printing import service as printing
 
     bootstrap.prepare_database()

@@ -225,7 +225,7 @@ def generate_persons(engine: Engine, *, persons: int, rng: random.Random, log) -
 
 def generate(*, engine: Engine, persons: int, audit_records: int, seed: int = 1, log=print) -> dict[str, int]:
     """Migrate, then add ``persons`` fictional persons and ``audit_records`` chained audit records."""
-    from app.core import bootstrap
+    from app import bootstrap
 
     from audit_chain import generate_audit
 

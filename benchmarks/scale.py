@@ -55,7 +55,8 @@ def setup() -> dict:
     from app.auth import service as auth
     from app.auth.models import Role, User, UserCreate
     from app.cards.models import Card, CardStatus
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.core.models import Actor, Source
     from app.devices import service as devices
     from app.devices.models import DeviceCreate

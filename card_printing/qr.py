@@ -22,12 +22,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import segno
 from segno import consts
 from reportlab.pdfgen.canvas import Canvas
 
-from app.cards.qr import QrSegment
 
 ERROR_LEVEL = "M"
 QUIET_ZONE = 4  # modules of light margin on each side (ISO/IEC 18004 minimum)
@@ -38,6 +38,14 @@ _MODES = {"alphanumeric": consts.MODE_ALPHANUMERIC, "numeric": consts.MODE_NUMER
 _RUNS = re.compile("1+")
 SYMBOL_FORMAT = 1  # first byte of a stored symbol; a new layout gets a new number
 _TEXT_DIGEST = 8  # bytes of SHA-256 over the QR text kept in a stored symbol
+
+
+@dataclass(frozen=True)
+class QrSegment:
+    """One segment of a QR symbol, in the mode chosen for it (the card's URL prefix and its digits)."""
+
+    text: str
+    mode: Literal["alphanumeric", "numeric"]
 
 
 @dataclass(frozen=True)

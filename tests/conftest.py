@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from app.core import bootstrap  # noqa: E402
+from app import bootstrap  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import enable_sqlite_savepoints, get_session, make_engine, request_engine  # noqa: E402
 from tests.factories import Factories  # noqa: E402
@@ -117,7 +117,7 @@ def make(db) -> Factories:
 def login(app, db):
     """``login(user)`` → a TestClient signed in as ``user`` (web cookie + CSRF header set)."""
     from app.auth import service as auth
-    from app.core.deps import SESSION_COOKIE
+    from app.auth.deps import SESSION_COOKIE
 
     clients = []
 

@@ -17,7 +17,7 @@ from sqlalchemy import event, func
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from app.core import bootstrap
+from app import bootstrap
 from app.core.errors import StaleVersion
 from app.history.models import Change
 from app.households import service as households

@@ -30,7 +30,8 @@ def users_add(
 
     from app.auth import service as auth
     from app.auth.models import Role, UserCreate
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.core.errors import DomainError
     from app.directory.models import Practitioner
 
@@ -127,7 +128,8 @@ def _change_account(username: str, action: str, change) -> str:
 
     from app.audit.service import AuditUnavailable
     from app.auth import service as auth
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
 
     bootstrap.prepare_database()
     with Session(db.get_engine()) as session:

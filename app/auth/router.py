@@ -1,4 +1,6 @@
-"""Sign-in for the web UI (cookie session) and the API (OAuth2 password → bearer token)."""
+"""Sign-in for the API (OAuth2 password → bearer token), its sign-out and the signed-in user.
+
+The web UI's sign-in pages are in ``app.auth.views``."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -12,7 +14,8 @@ from app.auth import service as auth
 from app.auth.models import Role, Token, User, UserPublic
 from app.core import ratelimit
 from app.core.config import get_settings
-from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, PasswordChangeRequired, SessionDep, bearer_token
+from app.auth.deps import SESSION_COOKIE, CurrentUser, PasswordChangeRequired
+from app.core.deps import EngineDep, SessionDep, bearer_token
 from app.core.errors import AuthFailed
 from app.core.i18n import LANGUAGES
 from app.core.templating import render
@@ -37,77 +40,6 @@ with `"code": "password_change_required"`. Send the form again with `new_passwor
 force."""
 
 
-def _audit_sign_in(engine, request: Request, *, username: str, user: User | None, ok: bool, channel: str) -> None:
-    web.audit_auth(engine, request, action="auth.login" if ok else "auth.login_failed", user=user, username=username,
-                   outcome="ok" if ok else "refused", purpose=channel)
-
-
-# Messages the sign-in page shows after being sent back to it (fixed texts, never from the URL).
-NOTICES = {
-    "expired": "時間切れです。もう一度ユーザー名とパスワードからログインしてください",
-    "signed_out": "すべての端末からログアウトしました",
-    "password": "パスワードを変更しました。すべての端末からログアウトしたので、新しいパスワードでログインしてください",
-    "reset": "2段階認証をリセットしました。次のログインで、認証アプリを設定し直してください",
-}
-
-
-@router.get("/login", include_in_schema=False)
-def login_page(request: Request, next: str | None = None, notice: str | None = None):
-    return render(request, "auth/login.html", next=web.safe_next(next) or "", error=None, username="",
-                  notice=NOTICES.get(notice or ""))
-
-
-@router.post("/login", include_in_schema=False, dependencies=[Depends(ratelimit.sign_in)])
-def login(
-    request: Request,
-    session: SessionDep,
-    engine: EngineDep,
-    username: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "",
-):
-    try:
-        user = auth.authenticate(session=session, username=username, password=password)
-    except AuthFailed as exc:
-        _audit_sign_in(engine, request, username=username, user=auth.get_user(session=session, username=username.strip()), ok=False, channel="web")
-        return render(request, "auth/login.html", status_code=401, next=web.safe_next(next) or "", error=exc.translated(), username=username)
-    target = web.safe_next(next) or web.home_of(user)
-    if auth.needs_second_step(user):
-        # Password right; the session opens only after the code (or the authenticator's set-up).
-        stage = "code" if totp.is_enabled(user) else "enrol"
-        web.audit_auth(engine, request, action="auth.login", user=user, outcome="pending", purpose=f"web (password; {stage} next)")
-        response = web.redirect(f"/login/{stage}")
-        pending.issue(response, request, user=user, stage=stage, next=target)
-        return response
-    _audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="web")
-    # A new session on every sign-in: a cookie planted before sign-in is never promoted.
-    return web.open_session(web.redirect(target), request, session=session, user=user)
-
-
-@router.post("/logout", include_in_schema=False)
-def logout(request: Request, session: SessionDep):
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        auth.end_session(session=session, token=token)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
-
-
-@router.get("/lang/{code}", include_in_schema=False)
-def set_language(code: str, request: Request, next: str | None = None):
-    target = web.safe_next(next) or web.safe_next(request.headers.get("referer", "").split(str(request.base_url).rstrip("/"), 1)[-1]) or "/"
-    response = RedirectResponse(target, status_code=303)
-    if code in LANGUAGES:
-        response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", path="/")
-    return response
-
-
-@router.get("/", include_in_schema=False)
-def home(user: CurrentUser):
-    return RedirectResponse(web.home_of(user), status_code=303)
-
-
 @router.post("/api/v1/auth/token", response_model=Token, description=TOKEN_DESCRIPTION, dependencies=[Depends(ratelimit.sign_in)])
 def issue_token(
     request: Request,
@@ -121,7 +53,7 @@ def issue_token(
     try:
         user = auth.authenticate(session=session, username=form.username, password=form.password)
     except AuthFailed:
-        _audit_sign_in(engine, request, username=form.username, user=auth.get_user(session=session, username=form.username.strip()), ok=False, channel="api")
+        web.audit_sign_in(engine, request, username=form.username, user=auth.get_user(session=session, username=form.username.strip()), ok=False, channel="api")
         raise
     if auth.needs_second_step(user):
         _check_api_code(engine, request, session=session, user=user, code=totp_code)
@@ -131,7 +63,7 @@ def issue_token(
         try:
             device = devices.by_token(session=session, token=request.headers.get(DEVICE_HEADER))
         except devices.DeviceRefused:
-            _audit_sign_in(engine, request, username=user.username, user=user, ok=False, channel="api (device)")
+            web.audit_sign_in(engine, request, username=user.username, user=user, ok=False, channel="api (device)")
             raise
         hours = get_settings().shift_hours
     if user.must_change_password:
@@ -139,7 +71,7 @@ def issue_token(
             raise PasswordChangeRequired()
         auth.change_password(session=session, user=user, current=form.password, new=new_password, new2=new_password2)
         web.audit_auth(engine, request, action="auth.password_changed", user=user, purpose="initial password (api)")
-    _audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api")
+    web.audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api")
     token, record = auth.start_session(session=session, user=user, kind="api", user_agent=request.headers.get("user-agent", ""),
                                        device_id=device.id if device else None, hours=hours)
     return Token(access_token=token, expires_in=hours * 3600)

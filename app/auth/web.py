@@ -10,7 +10,7 @@ from app.auth import pending
 from app.auth import service as auth
 from app.auth.models import Role, User
 from app.core.config import get_settings
-from app.core.deps import SESSION_COOKIE
+from app.auth.deps import SESSION_COOKIE
 
 HOME_BY_ROLE = {Role.admin: "/staff/", Role.staff: "/staff/", Role.doctor: "/doctor/", Role.resident: "/me/"}
 
@@ -70,3 +70,8 @@ def open_session(response: Response, request: Request, *, session: Session, user
 
 def redirect(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
+
+
+def audit_sign_in(engine, request: Request, *, username: str, user: User | None, ok: bool, channel: str) -> None:
+    audit_auth(engine, request, action="auth.login" if ok else "auth.login_failed", user=user, username=username,
+                   outcome="ok" if ok else "refused", purpose=channel)

@@ -17,7 +17,8 @@ import cbor2
 from app.cards.cose import Signer, decode_canonical, decode_sign1, encode_sign1, es256_verify, is_uint, require_canonical
 from app.cards.errors import MalformedCredential
 from app.cards.keyset import KeySet, b64url_encode
-from app.cards.qr import QrSegment, cose_from_qr, qr_segments, segments_text
+from app.cards.qr import cose_from_qr, qr_segments, segments_text
+from card_printing.qr import QrSegment
 
 if TYPE_CHECKING:
     from app.cards.revocation import RevocationEntry

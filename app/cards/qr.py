@@ -9,12 +9,11 @@ COSE_Sign1 always starts with the tag byte 0xD2, so no leading zero byte can be 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urlsplit
 
 from app.cards.errors import MalformedCredential
 from app.core.errors import Invalid
+from card_printing.qr import QrSegment
 
 PATH = "/C/"
 MAX_QR_TEXT_BYTES = 10 * 1024
@@ -25,12 +24,6 @@ _HOST = r"[A-Z0-9](?:[A-Z0-9.-]{0,251}[A-Z0-9])?"
 # them; the "C" is accepted in either case too, because the signed part is digits only.
 _QR_TEXT = re.compile(rf"HTTPS?://{_HOST}(?::[0-9]{{1,5}})?/C/([0-9]*)", re.IGNORECASE | re.ASCII)
 _BASE_URL = re.compile(rf"HTTPS?://{_HOST}(?::[0-9]{{1,5}})?", re.ASCII)
-
-
-@dataclass(frozen=True)
-class QrSegment:
-    text: str
-    mode: Literal["alphanumeric", "numeric"]
 
 
 def qr_prefix(*, base_url: str) -> str:

@@ -7,17 +7,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import SQLModel
 
-from app.audit.deps import audited_changes
+from app.persons.deps import audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.credential import Status, verify
 from app.cards.models import Card, CardPublic, RevokeReason
 from app.core import ratelimit
-from app.core.deps import IdPath, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import IdPath, SessionDep
+from app.core.routing import combine
 from app.core.templating import render
 
-router = APIRouter(tags=["cards"])
+public = APIRouter(tags=["cards"])
 staff_api = APIRouter(prefix="/api/v1/persons/{person_id}/cards", tags=["cards"],
                       dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))])
 
@@ -29,7 +31,7 @@ class ReasonBody(SQLModel):
     reason: RevokeReason
 
 
-@router.get("/.well-known/lifeline/keys.json")
+@public.get("/.well-known/lifeline/keys.json")
 def published_keys() -> JSONResponse:
     """Public card-verification keys (JWKS); earlier keys stay so printed cards keep verifying."""
     store = cards.keystore()
@@ -37,15 +39,15 @@ def published_keys() -> JSONResponse:
     return JSONResponse(store.public_jwks(), headers={"Cache-Control": _PUBLIC_CACHE, "Access-Control-Allow-Origin": "*"})
 
 
-@router.get("/.well-known/lifeline/revocations.json")
+@public.get("/.well-known/lifeline/revocations.json")
 def published_revocations(session: SessionDep) -> JSONResponse:
     """The signed revocation list (flattened JWS, ES256) with its version counter."""
     doc = cards.revocation_document(session=session)
     return JSONResponse(doc, headers={"Cache-Control": _PUBLIC_CACHE, "Access-Control-Allow-Origin": "*"})
 
 
-@router.get("/C/{payload}", include_in_schema=False, dependencies=[Depends(ratelimit.card_page)])
-@router.get("/c/{payload}", include_in_schema=False, dependencies=[Depends(ratelimit.card_page)])
+@public.get("/C/{payload}", include_in_schema=False, dependencies=[Depends(ratelimit.card_page)])
+@public.get("/c/{payload}", include_in_schema=False, dependencies=[Depends(ratelimit.card_page)])
 def card_url(payload: str, request: Request, session: SessionDep):
     """Where a phone camera lands: says what the card is and whether it is genuine, no personal data."""
     text = f"{request.url.scheme}://{request.url.netloc}/C/{payload}"
@@ -75,3 +77,6 @@ def reissue_card(person_id: IdPath, body: ReasonBody, session: SessionDep, user:
 def revoke_card(person_id: IdPath, body: ReasonBody, session: SessionDep, user: StaffUser) -> Card | None:
     """Cancel the person's active card."""
     return cards.revoke(session=session, actor=auth.actor_of(user), person_id=person_id, reason=body.reason)
+
+
+router = combine(public, staff_api)

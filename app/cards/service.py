@@ -13,7 +13,7 @@ from app.cards.credential import CardClaims, issue_credential, new_card_id
 from app.cards.keyset import b64url_decode, b64url_encode
 from app.cards.keystore import KeyStore, SigningKey
 from app.cards.models import REISSUE_REASONS, Card, CardStatus, RevocationCounter, RevokeReason
-from app.cards.qr import QrSegment, cose_from_qr, qr_segments
+from app.cards.qr import cose_from_qr, qr_segments
 from app.cards.revocation import RevocationEntry, RevocationList, build_revocation_document
 from app.core.clock import utcnow
 from app.core.config import get_settings
@@ -23,6 +23,7 @@ from app.history import service as history
 from app.persons import dataset
 from app.persons.models import Person, PersonStatus
 from card_printing import qr as qr_symbols
+from card_printing.qr import QrSegment
 
 
 @lru_cache

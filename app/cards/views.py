@@ -4,12 +4,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import audited_changes
+from app.persons.deps import audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.models import RevokeReason
-from app.core.deps import FormData, IdPath, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import FormData, IdPath, SessionDep
 from app.core.errors import Invalid
 
 router = APIRouter(prefix="/staff/persons/{person_id}/cards", include_in_schema=False,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import typer
 
+from app.core import i18n
+
 
 def fail(message: str, code: int = 1) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
@@ -11,8 +13,6 @@ def fail(message: str, code: int = 1) -> None:
 
 def english(exc) -> str:
     """A domain error for the operator, in English, naming the field it is about."""
-    from app.core import i18n
-
     token = i18n.current_language.set("en")
     try:
         text = exc.translated()

@@ -5,6 +5,8 @@ sees is in their language.
 """
 from __future__ import annotations
 
+from app.core.i18n import gettext
+
 
 class DomainError(Exception):
     status_code = 400
@@ -15,8 +17,6 @@ class DomainError(Exception):
         self.params = params
 
     def translated(self) -> str:
-        from app.core.i18n import gettext
-
         return gettext(self.message, **self.params)
 
 

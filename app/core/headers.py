@@ -19,20 +19,22 @@ HSTS = "max-age=63072000; includeSubDomains"
 NO_STORE_PREFIXES = ("/staff", "/admin", "/api/")
 
 
-def content_security_policy(path: str) -> str:
-    """The default policy, or the stated policy of a prefix that needs more (the EMS app compiles WebAssembly)."""
-    from app.ems import serving as ems
-
-    policies = ((ems.PREFIX, ems.CSP),)
+def content_security_policy(path: str, policies: tuple[tuple[str, str], ...] = ()) -> str:
+    """The default policy, or the stated policy of a prefix that needs more (``policies``: (prefix, policy) pairs)."""
     return next((policy for prefix, policy in policies if path.startswith(prefix)), CSP_DEFAULT)
 
 
 class LanguageAndHeaders:
     """Sets the UI language for the request (``lang`` query, then cookie) and the security headers
-    of its answer, leaving alone any a route set itself."""
+    of its answer, leaving alone any a route set itself.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``policies``: the content security policy of each prefix that needs more than the default,
+    handed over by the application (the EMS app compiles WebAssembly).
+    """
+
+    def __init__(self, app: ASGIApp, policies: tuple[tuple[str, str], ...] = ()) -> None:
         self.app = app
+        self.policies = policies
         self.settings = get_settings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -52,7 +54,7 @@ class LanguageAndHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Content-Security-Policy", content_security_policy(path))
+                headers.setdefault("Content-Security-Policy", content_security_policy(path, self.policies))
                 if hsts:
                     headers.setdefault("Strict-Transport-Security", HSTS)
                 if path.startswith(NO_STORE_PREFIXES):

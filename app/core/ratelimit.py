@@ -68,12 +68,12 @@ async def client_address(request: Request) -> str:
     return request.client.host if request.client else "-"
 
 
-async def device(request: Request) -> str:
-    """The enrolled device (its token header), else the address: a crew's limit is its own."""
-    from app.devices.deps import DEVICE_HEADER
-
-    token = request.headers.get(DEVICE_HEADER, "")
-    return "device:" + _digest(token) if token else "ip:" + await client_address(request)
+def header_or_address(header: str) -> Key:
+    """The digest of a request header (an enrolled device's token), else the client address: a crew's limit is its own."""
+    async def _key(request: Request) -> str:
+        token = request.headers.get(header, "")
+        return "device:" + _digest(token) if token else "ip:" + await client_address(request)
+    return _key
 
 
 def form_field(name: str) -> Key:
@@ -107,6 +107,5 @@ def problem(request: Request, exc: RateLimited) -> JSONResponse:
 # The limits of the classes of endpoint (issue 9); routes add one with ``dependencies=[Depends(...)]``.
 sign_in = rate_limit(("sign_in", client_address), ("sign_in_user", form_field("username")))
 code = rate_limit(("code", client_address))
-scan = rate_limit(("scan", device))
 card_page = rate_limit(("card_page", client_address))
 fhir_token = rate_limit(("fhir", client_address))

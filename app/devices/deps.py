@@ -8,14 +8,18 @@ from fastapi import Depends, Request
 
 from app.auth import service as auth
 from app.auth.models import AuthSession, Role, User
+from app.core import ratelimit
 from app.core.clock import utcnow
-from app.core.deps import SessionDep, request_token, signed_in
+from app.auth.deps import request_token, signed_in
+from app.core.deps import SessionDep
 from app.core.security import token_digest
 from app.core.errors import Forbidden
 from app.devices import service as devices
 from app.devices.models import Device
 
 DEVICE_HEADER = "X-Lifeline-Device"
+# The scan limit counts per enrolled device (its token header), else per address (issue 9).
+scan_rate_limit = ratelimit.rate_limit(("scan", ratelimit.header_or_address(DEVICE_HEADER)))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from fastapi.responses import RedirectResponse
 from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.models import Role
-from app.core.deps import AdminUser, EngineDep, FormData, IdPath, SessionDep, require_roles
+from app.auth.deps import AdminUser, require_roles
+from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import Conflict
 from app.core.forms import parse_form
 from app.core.templating import render

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.core.deps import CurrentUser, SessionDep
+from app.auth.deps import CurrentUser
+from app.core.deps import SessionDep
 from app.directory import service as directory
 from app.directory.models import Institution, InstitutionKind, InstitutionPublic
 

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth.models import Role
-from app.core.deps import IdPath, FormData, SessionDep, require_roles
+from app.auth.deps import require_roles
+from app.core.deps import FormData, IdPath, SessionDep
 from app.core.forms import parse_form
 from app.core.labels import label
 from app.core.templating import render

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.audit.deps import audited_changes, record_access
+from app.auth.access_log import record_access
+from app.persons.deps import audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
-from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import StaleVersion
 from app.history import conflicts
 from app.households import service as households

@@ -6,11 +6,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import audited_changes, record_access
+from app.auth.access_log import record_access
+from app.persons.deps import audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.core.clock import today_jst
-from app.core.deps import IdPath, EngineDep, FormData, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import Conflict, StaleVersion
 from app.core.forms import parse_form, wareki_message
 from app.core.templating import is_htmx, render

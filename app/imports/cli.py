@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
-from app.core import bootstrap, db, i18n
+from app import bootstrap
+from app.core import db, i18n
 from app.core.config import get_settings
 from app.core.models import Actor, Source
 from app.imports import service

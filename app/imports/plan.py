@@ -17,6 +17,7 @@ from app.households import service as households
 from app.households.models import Household, HouseholdUpdate
 from app.imports.columns import header_of
 from app.imports.parser import HouseholdGroup, Parsed, PersonRow, Problem
+from app.persons import flows
 from app.persons import service as persons
 from app.persons.models import Person, PersonUpdate
 
@@ -119,6 +120,6 @@ def apply(*, session: Session, plan: Plan, actor: Actor, progress: Callable[[int
                 persons.create(session=session, actor=actor, household_id=household.id, data=row.data, commit=False)
             elif person_plan.changes:
                 data = PersonUpdate.model_validate(_provided(row.data, row.provided) | {"version": person.version})
-                persons.update(session=session, actor=actor, person_id=person.id, data=data, commit=False)
+                flows.update_person(session=session, actor=actor, person_id=person.id, data=data, commit=False)
             done += 1
             progress(done)

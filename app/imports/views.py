@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.auth.models import Role
 from app.core.config import ROOT_DIR, get_settings
-from app.core.deps import EngineDep, IdPath, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import NotFound
 from app.core.i18n import gettext as _
 from app.core.models import Actor, Source

@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Callable
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import ratelimit
+from app.core import ratelimit, responses
 from app.core.deps import SessionDep, bearer_token
 from app.core.errors import DomainError, Forbidden
 from app.network import clients, resources as fhir
@@ -63,6 +63,11 @@ def http_error(exc: StarletteHTTPException) -> FhirResponse:
     """An HTTP error (no such route or method under /fhir/r4 included) as an OperationOutcome."""
     return outcome(exc.status_code, str(exc.detail), _CODES.get(exc.status_code, "processing"), getattr(exc, "headers", None))
 
+
+
+def fhir_router() -> APIRouter:
+    """A router of FHIR routes under ``PREFIX``: FHIR JSON, and an OperationOutcome for every error it declares."""
+    return APIRouter(prefix=PREFIX, tags=["fhir"], route_class=FhirRoute, responses=responses.fhir_errors())
 
 
 OPTS = dict(response_class=FhirResponse, responses={200: {"content": {FHIR_JSON: {}}}})

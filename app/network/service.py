@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
 from app.core.errors import Invalid, NotFound
+from app.core.forms import message_for
 from app.core.models import Actor, Source
 from app.core.text import kana_key, name_key
 from app.directory.models import Institution, Practitioner
@@ -169,8 +170,6 @@ def parse_inbound(resource_type: str, body: dict) -> tuple[int, ClinicalEntryCre
             note="\n".join(n.text for n in (model.note or []) if n.text)[:1000] or None)
     except ValidationError as exc:
         # Valid FHIR can still be unusable for us (control characters, blank text): the same clear 400.
-        from app.core.forms import message_for
-
         error = exc.errors()[0]
         raise Invalid("FHIR リソースとして正しくありません: %(error)s", error=f"{'.'.join(map(str, error['loc']))}: {message_for(error)}") from None
     return person_id, data

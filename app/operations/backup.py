@@ -25,6 +25,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
+from app import bootstrap
 from app.core import db
 from app.core.crypto import field_keyring
 from app.operations import dumps
@@ -163,8 +164,6 @@ def check(*, engine: Engine, manifest: Manifest) -> None:
 
 def restore(*, engine: Engine, archive: Path, force: bool = False) -> Manifest:
     """Replace the database with the backup's, then migrate it to this version's schema."""
-    from app.core import bootstrap
-
     manifest = read_manifest(archive)
     check(engine=engine, manifest=manifest)
     if holds_data(engine) and not force:

@@ -87,7 +87,8 @@ def rotate_fields(
     Resumable: interrupted, run it again and it continues (values already under the new key are
     skipped). The service can keep running; its workers pick up the new key ring by themselves.
     """
-    from app.core import bootstrap, db
+    from app import bootstrap
+    from app.core import db
     from app.core.crypto import KeyRingError, key_source
     from app.operations import fieldkeys
 

@@ -17,6 +17,8 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import Table, and_, bindparam, column, func, select, table, update
 from sqlalchemy.engine import Engine
 
+import app.models  # noqa: F401  (registers every table)
+from app.core.db import metadata
 from app.core.crypto import PREFIX, EncryptedText, FieldKeyRing, KeyRingError, KeySource
 
 
@@ -32,9 +34,6 @@ class EncryptedColumn:
 
 def encrypted_columns() -> list[EncryptedColumn]:
     """Every column of the schema stored with :class:`EncryptedText`, found in the models."""
-    import app.models  # noqa: F401  (registers every table)
-    from app.core.db import metadata
-
     out = []
     for tbl in metadata.sorted_tables:
         for col in tbl.columns:

@@ -10,7 +10,6 @@ from app.core.clock import today_jst, utcnow
 from app.core.labels import LABELS
 from app.core.errors import Invalid, NotFound
 from app.core.models import Actor
-from app.cards.models import RevokeReason
 from app.history import service as history
 from app.persons.models import (
     CATEGORIES,
@@ -214,10 +213,9 @@ def record_consent(*, session: Session, actor: Actor, person_id: int, data: Cons
     return consent
 
 
-def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: str, on: date | None = None) -> Consent:
-    """Withdraw the consent in force; the person's card is revoked in the same transaction."""
-    from app.cards import service as cards  # imported here: cards depends on this module
-
+def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: str, on: date | None = None,
+                     commit: bool = True) -> Consent:
+    """Withdraw the consent in force (routes call ``app.persons.flows.withdraw_consent``, which also revokes the card)."""
     person = _person(session, person_id)
     consent = current_consent(session=session, person_id=person_id)
     if consent is None:
@@ -231,6 +229,6 @@ def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: 
         person_id=person_id, household_id=person.household_id,
     )
     session.add(consent)
-    cards.revoke(session=session, actor=actor, person_id=person_id, reason=RevokeReason.consent_withdrawn, commit=False)
-    session.commit()
+    if commit:
+        session.commit()
     return consent

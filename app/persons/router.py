@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from app.audit.deps import PersonHistoryView, PersonView, audited_changes, record_access
+from app.auth.access_log import record_access
+from app.persons.deps import PersonHistoryView, PersonView, audited_changes
 from app.auth import service as auth
-from app.core.deps import IdPath, EngineDep, SessionDep, StaffUser
+from app.auth.deps import StaffUser
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import StaleVersion
 from app.history import conflicts
 from app.history import service as history
-from app.persons import dataset
+from app.persons import dataset, flows
 from app.persons import service as persons
 from app.persons.models import (
     ClinicalEntry, ClinicalEntryCreate, ClinicalEntryPublic, EmergencyContact, EmergencyContactCreate,
@@ -54,7 +56,7 @@ def read(person: PersonView, session: SessionDep) -> PersonDetail:
 def update(person_id: IdPath, data: PersonUpdate, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser):
     """Replace a person's details; 409 when ``version`` is stale, with the stored version (audited)."""
     try:
-        return persons.update(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
+        return flows.update_person(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
     except StaleVersion as exc:
         record_access(engine=engine, request=request, user=user, action="person.view", person=exc.current, fields="conflict", purpose="change")
         return conflicts.problem(PersonConflict, exc, submitted=data, public=PersonPublic)

@@ -15,12 +15,10 @@ from app.core.wareki import WarekiError, parse_date
 from app.history import service as history
 from app.directory.models import Practitioner
 from app.households.models import Household
-from app.cards.models import RevokeReason
 from app.persons.models import Person, PersonCreate, PersonStatus, PersonUpdate
 
 _FIELDS = tuple(PersonCreate.model_fields)
 SEARCH_LIMIT = 50
-_CARD_ENDING_STATUS = {PersonStatus.moved: RevokeReason.moved, PersonStatus.deceased: RevokeReason.deceased}
 CONFLICT_MESSAGE = "この方の情報は他の利用者が先に更新しました。最新の内容を確認してから、もう一度保存してください"
 
 
@@ -66,7 +64,10 @@ def create(*, session: Session, actor: Actor, household_id: int, data: PersonCre
 
 
 def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate, commit: bool = True) -> Person:
-    """Change a person; refuses when someone else saved since ``data.version``."""
+    """Change a person; refuses when someone else saved since ``data.version``.
+
+    A move or a death also ends the card: routes call ``app.persons.flows.update_person``.
+    """
     person = get(session=session, person_id=person_id)
     if person.version != data.version:
         raise StaleVersion(CONFLICT_MESSAGE, current=person)
@@ -76,10 +77,6 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
         setattr(person, key, value)
     _refresh_keys(person)
     diff = history.diff(before, person.model_dump(), _FIELDS)
-    if person.status != before["status"] and person.status in _CARD_ENDING_STATUS:
-        from app.cards import service as cards  # imported here: cards depends on persons
-
-        cards.revoke(session=session, actor=actor, person_id=person.id, reason=_CARD_ENDING_STATUS[person.status], commit=False)
     if diff:
         person.version += 1
         person.updated_at = utcnow()
@@ -91,12 +88,16 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
             changes=diff, person_id=person.id, household_id=person.household_id,
         )
     session.add(person)
-    if not commit:
-        return person
-    with conflict_on_stale(session, CONFLICT_MESSAGE, current=lambda: get(session=session, person_id=person_id)):
+    if commit:
+        save(session=session, person=person)
+    return person
+
+
+def save(*, session: Session, person: Person) -> None:
+    """Commit a change to ``person``; refuses when someone else saved it in the meantime."""
+    with conflict_on_stale(session, CONFLICT_MESSAGE, current=lambda: get(session=session, person_id=person.id)):
         session.commit()
     session.refresh(person)
-    return person
 
 
 def search(*, session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[tuple[Person, Household]]:

@@ -8,11 +8,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlmodel import Session
 
-from app.core import bootstrap, db, i18n
+from app import bootstrap
+from app.core import db, i18n
 from app.core.config import get_settings
 from app.core.errors import DomainError
 from app.printing import service as printing
-from card_printing import batch
+from card_printing import output
 
 EXIT_SKIPPED = 3
 _NOUNS = {"kits": "households", "cards": "persons", "sheets": "persons"}
@@ -20,8 +21,8 @@ _NOUNS = {"kits": "households", "cards": "persons", "sheets": "persons"}
 
 def _report_interrupted(out: Path) -> None:
     """Remove and report the partial file of an earlier run to ``out`` that did not finish (docs/crash-safety.md)."""
-    if batch.discard_interrupted(out):
-        typer.secho(f"note: an earlier print to {out.name} did not finish (stopped or killed); its partial file {batch.partial_path(out).name} "
+    if output.discard_interrupted(out):
+        typer.secho(f"note: an earlier print to {out.name} did not finish (stopped or killed); its partial file {output.partial_path(out).name} "
                     "was removed. Kits and cards are marked printed only together with a complete PDF, so print them again.",
                     fg=typer.colors.YELLOW, err=True)
 

@@ -22,6 +22,7 @@ from sqlalchemy import exists
 from sqlmodel import Session, select
 
 from app.audit import service as audit
+from app.auth.access_log import record_access
 from app.cards.models import Card, CardStatus
 from app.core.config import get_settings
 from app.core.errors import DomainError, Invalid, NotFound
@@ -29,7 +30,7 @@ from app.core.models import Actor, Source
 from app.households import service as households
 from app.households.models import Household
 from app.persons.models import Consent, Person, PersonStatus
-from card_printing import batch
+from app.printing import batch
 from card_printing.data import PersonData
 
 CLI_ACTOR = Actor(user_id=None, name="一括印刷", source=Source.staff)
@@ -70,8 +71,6 @@ def person_ids(*, session: Session, household_id: int | None = None, pending_car
 
 def web_audit(*, engine, request, user) -> batch.Audit:
     """Record each printed person as accessed by the signed-in clerk (a failure stops the print)."""
-    from app.audit.deps import record_access
-
     def record(action: str, people: Sequence[PersonData]) -> None:
         # A clerk's print from a page covers one household or person: one record each is enough.
         for person in people:

@@ -4,19 +4,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.cards.credential import Status
-from app.core import ratelimit
 from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import Invalid
 from app.directory import service as directory
-from app.devices.deps import OnDevice, ParamedicOnDevice
+from app.devices.deps import OnDevice, ParamedicOnDevice, scan_rate_limit
 from app.persons.models import Person
 from app.scans import service as scans
 from app.scans.models import TransportPublic
 from app.scans.schemas import CardNumberRequest, DestinationRequest, OfflineReceipt, OfflineScan, ScanRequest, ScanResult
 
-router = APIRouter(prefix="/api/v1", tags=["scans"], dependencies=[Depends(ratelimit.scan)])
+router = APIRouter(prefix="/api/v1", tags=["scans"], dependencies=[Depends(scan_rate_limit)])
 
 
 def _answer(verified: scans.Verified, *, on: OnDevice, incident: str, reason: str, request: Request, session, engine,

@@ -95,7 +95,7 @@ class Scratch:
 @pytest.fixture
 def scratch(tmp_path, data_dir):
     """A migrated scratch database sharing the test run's audit key (copied into its data directory)."""
-    from app.core import bootstrap
+    from app import bootstrap
 
     scratch_dir = tmp_path / "data"
     scratch_dir.mkdir()

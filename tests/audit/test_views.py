@@ -195,7 +195,7 @@ def test_statistics_count_scans_per_fire_department_cards_and_kits(personas, log
     households.mark_kit_delivered(session=db, actor=FACTORY_ACTOR, household_id=personas.household.id, on=datetime.now(JST).date())
     r = login(personas.staff).get("/staff/statistics")
     assert r.status_code == 200 and "<svg" in r.text and "月別の統計" in r.text
-    from app.audit import stats
+    from app.reports import stats
 
     months = stats.monthly(session=db, until=datetime.now(JST).date())
     this = months[-1]

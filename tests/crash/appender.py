@@ -5,7 +5,8 @@ import os
 import sys
 
 from app.audit import service as audit
-from app.core import bootstrap, db
+from app import bootstrap
+from app.core import db
 
 
 def append(count: int) -> None:

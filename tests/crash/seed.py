@@ -10,7 +10,8 @@ from datetime import date
 
 from sqlmodel import Session
 
-from app.core import bootstrap, db
+from app import bootstrap
+from app.core import db
 from app.households import service as households
 from app.households.models import HouseholdCreate
 from app.persons import dataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.auth import service as auth
-from app.core.deps import SESSION_COOKIE
+from app.auth.deps import SESSION_COOKIE
 from app.devices import service as devices
 from app.devices.models import Device, DeviceCreate
 from tests.factories import FACTORY_ACTOR

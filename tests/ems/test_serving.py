@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from app.ems import serving
+from app.ems import views as ems
 from app.core.headers import CSP_DEFAULT
 
 
@@ -55,23 +55,23 @@ def test_service_worker_may_control_the_whole_origin(client):
 
 
 def test_every_shell_file_is_served(client):
-    for rel in serving.shell_files():
+    for rel in ems.shell_files():
         assert client.get(f"/ems/{rel.as_posix()}").status_code == 200, rel
 
 
 def test_no_cdn_anywhere_in_the_app():
     """Our own files load nothing from elsewhere (the CSP's connect-src/script-src 'self' enforces it at run time)."""
-    own = [*serving.EMS_DIR.joinpath("js").glob("*.js"), serving.EMS_DIR / "sw.js", serving.EMS_DIR / "index.html",
-           serving.EMS_DIR / "manifest.webmanifest", serving.EMS_DIR / "css" / "app.css"]
+    own = [*ems.EMS_DIR.joinpath("js").glob("*.js"), ems.EMS_DIR / "sw.js", ems.EMS_DIR / "index.html",
+           ems.EMS_DIR / "manifest.webmanifest", ems.EMS_DIR / "css" / "app.css"]
     for path in own:
         assert not re.search(r"https?://", path.read_text(encoding="utf-8")), path
     # The vendored zxing-wasm defaults to a CDN for its .wasm; the worker points it at our copy.
-    worker = (serving.EMS_DIR / "js" / "decoder-worker.js").read_text()
+    worker = (ems.EMS_DIR / "js" / "decoder-worker.js").read_text()
     assert "locateFile" in worker and "/ems/vendor/zxing-wasm-3.1.4/dist/reader/" in worker
 
 
 def _dictionary(language: str) -> set[str]:
-    source = (serving.EMS_DIR / "js" / "i18n.js").read_text(encoding="utf-8")
+    source = (ems.EMS_DIR / "js" / "i18n.js").read_text(encoding="utf-8")
     block = re.search(rf"\n  {language}: \{{\n(.*?)\n  \}}", source, re.S).group(1)
     return set(re.findall(r"^\s+'([\w.]+)':", block, re.M))
 
@@ -80,7 +80,7 @@ def test_every_app_text_has_japanese_and_english():
     ja, en = _dictionary("ja"), _dictionary("en")
     assert len(ja) > 100 and ja == en
     used = set()
-    for path in [serving.EMS_DIR / "index.html", *serving.EMS_DIR.joinpath("js").glob("*.js")]:
+    for path in [ems.EMS_DIR / "index.html", *ems.EMS_DIR.joinpath("js").glob("*.js")]:
         if path.name == "i18n.js":
             continue
         text = path.read_text(encoding="utf-8")
@@ -93,6 +93,6 @@ def test_crew_messages_match_the_verifier():
     """The status texts the app shows are the verifier's crew messages (docs/card-format.md)."""
     from app.cards.credential import CREW_MESSAGES_JA
 
-    source = (serving.EMS_DIR / "js" / "i18n.js").read_text(encoding="utf-8")
+    source = (ems.EMS_DIR / "js" / "i18n.js").read_text(encoding="utf-8")
     for status, message in CREW_MESSAGES_JA.items():
         assert f"'status.{status}': '{message}'" in source

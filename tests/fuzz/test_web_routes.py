@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from app.auth import service as auth
 from app.core.config import get_settings
-from app.core.deps import SESSION_COOKIE
+from app.auth.deps import SESSION_COOKIE
 from app.main import routers
 
 pytestmark = pytest.mark.fuzz

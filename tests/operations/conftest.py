@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.audit.signing import audit_keys
 from app.audit.verify import verify_database
-from app.core import bootstrap
+from app import bootstrap
 from app.core.config import ROOT_DIR
 from app.core.crypto import field_keyring
 from app.persons import dataset

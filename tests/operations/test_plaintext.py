@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.core import bootstrap
+from app import bootstrap
 from app.operations import backup as backups
 from tests.conftest import IS_POSTGRES
 from tests.operations.conftest import (ACP, ALLERGY, CONDITION, CONTACT_NOTE, FAMILY_NAME, HOUSEHOLD_NOTE, INSURANCE_NO,

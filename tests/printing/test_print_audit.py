@@ -13,7 +13,7 @@ from app.audit.verify import verify_database
 from app.core.config import get_settings
 from app.core.errors import DomainError
 from app.printing import service as printing
-from card_printing import batch
+from app.printing import batch
 from tests.factories import FACTORY_ACTOR
 
 

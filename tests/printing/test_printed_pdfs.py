@@ -15,8 +15,9 @@ from app.households.models import Household
 from app.persons import dataset
 from app.persons.models import EmergencyContactCreate
 from app.residents import service as residents
-from card_printing import batch, card
-from card_printing.data import Issuer, card_info, load_people
+from app.printing import batch
+from app.printing.snapshots import card_info, issuer_from_settings, load_people
+from card_printing import card
 from card_printing.letter import format_code
 from card_printing.pdf import StreamingCanvas
 from tests.factories import FACTORY_ACTOR
@@ -129,10 +130,10 @@ def test_cr80_card_page_size_qr_module_and_text(db, world):
 def test_card_module_size_from_the_drawing(db, world):
     person = load_people(session=db, person_ids=[world.taro.id])[0]
     person.card = card_info(cards.ensure_issued(session=db, actor=FACTORY_ACTOR, person_id=world.taro.id))
-    layout = card.prepare(person, today=datetime.date(2026, 11, 24), issuer=Issuer.from_settings())
+    layout = card.prepare(person, today=datetime.date(2026, 11, 24), issuer=issuer_from_settings())
     out = io.BytesIO()
     canvas = StreamingCanvas(out, title="t", author="a")
-    result = card.draw_cr80(canvas, [layout], issuer=Issuer.from_settings())
+    result = card.draw_cr80(canvas, [layout], issuer=issuer_from_settings())
     canvas.close()
     placement = result.qr[0]
     assert placement.module_mm >= 0.42

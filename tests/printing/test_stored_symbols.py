@@ -9,7 +9,8 @@ from sqlalchemy import update
 from app.cards import service as cards
 from app.cards.models import Card
 from app.core.errors import DomainError
-from card_printing import batch, qr
+from app.printing import batch
+from card_printing import qr
 from tests.factories import FACTORY_ACTOR
 from tests.printing.conftest import check_genuine, qr_texts
 

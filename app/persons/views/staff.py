@@ -4,12 +4,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import PersonHistoryView, PersonView, audited_changes, record_access
+from app.auth.access_log import record_access
+from app.persons.deps import PersonHistoryView, PersonView, audited_changes
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
 from app.core.clock import today_jst
-from app.core.deps import IdPath, EngineDep, FormData, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import DomainError, Invalid, StaleVersion
 from app.core.forms import parse_form
 from app.core.i18n import gettext as _
@@ -20,7 +22,7 @@ from app.directory import service as directory
 from app.history import conflicts
 from app.history import service as history
 from app.households import service as households
-from app.persons import dataset
+from app.persons import dataset, flows
 from app.persons import service as persons
 from app.persons.models import (
     CATEGORIES, ClinicalEntryCreate, ClinicalKind, ClinicalStatus, ConsentBase, EmergencyContactCreate,
@@ -114,7 +116,7 @@ def update_person(person_id: IdPath, request: Request, session: SessionDep, engi
     data, errors = parse_form(PersonUpdate, form)
     if not errors:
         try:
-            persons.update(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
+            flows.update_person(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
             return RedirectResponse(f"/staff/persons/{person_id}", status_code=303)
         except StaleVersion as exc:
             # Both versions side by side; the clerk's input stays in the form with the stored
@@ -197,7 +199,7 @@ def record_consent(person_id: IdPath, request: Request, session: SessionDep, use
 
 @router.post("/persons/{person_id}/consent/withdraw")
 def withdraw_consent(person_id: IdPath, session: SessionDep, user: StaffUser, form: FormData):
-    dataset.withdraw_consent(session=session, actor=auth.actor_of(user), person_id=person_id, reason=form.get("reason", "").strip())
+    flows.withdraw_consent(session=session, actor=auth.actor_of(user), person_id=person_id, reason=form.get("reason", "").strip())
     return _back(person_id, "consent")
 
 

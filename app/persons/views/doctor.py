@@ -8,10 +8,11 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import or_
 from sqlmodel import select
 
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.auth import service as auth
 from app.auth.models import Role, User
-from app.core.deps import EngineDep, IdPath, SessionDep, require_roles
+from app.auth.deps import require_roles
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import Forbidden
 from app.core.models import Source
 from app.core.templating import render

@@ -5,10 +5,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth.models import Role
-from app.core.deps import AdminUser, EngineDep, FormData, SessionDep, require_roles
+from app.auth.deps import AdminUser, require_roles
+from app.core.deps import EngineDep, FormData, SessionDep
 from app.core.errors import Invalid
 from app.core.templating import render
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.directory import service as directory
 from app.network import clients
 

@@ -11,19 +11,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import audited_changes, audited_person
+from app.persons.deps import audited_changes, audited_person
 from app.auth import service as auth
 from app.auth.models import Role, User
 from app.cards import service as cards
 from app.core.clock import today_jst
-from app.core.deps import CurrentUser, FormData, IdPath, SessionDep, require_roles
+from app.auth.deps import CurrentUser, require_roles
+from app.core.deps import FormData, IdPath, SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid
 from app.core.forms import parse_form
 from app.core.templating import render
 from app.core.wareki import age_on
 from app.directory import service as directory
 from app.households import service as households
-from app.persons import access, dataset
+from app.persons import access, dataset, flows
 from app.persons import service as persons
 from app.persons.models import (
     CATEGORIES, ClinicalEntry, ClinicalEntryCreate, ClinicalKind, ClinicalStatus, DnarStatus, EmergencyContact,
@@ -139,7 +140,7 @@ def _update(session, user: User, person: Person, changes: dict) -> None:
     """Change some fields of the person through the one update service (history, version check)."""
     current = person.model_dump(include=set(PersonUpdate.model_fields) - {"version"})
     data = PersonUpdate.model_validate(current | changes | {"version": person.version})
-    persons.update(session=session, actor=auth.actor_of(user), person_id=person.id, data=data)
+    flows.update_person(session=session, actor=auth.actor_of(user), person_id=person.id, data=data)
 
 
 @router.post("/persons/{person_id}/wishes")

@@ -1,4 +1,4 @@
-"""A fresh fridge sheet, a lost card, and consent: what a family can do without going to city hall."""
+"""A lost card and consent: what a family can do without going to city hall (a fresh sheet: ``app.printing``)."""
 from __future__ import annotations
 
 import io
@@ -8,35 +8,23 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.audit.deps import audited_changes, audited_person
+from app.persons.deps import audited_changes, audited_person
 from app.auth import service as auth
 from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.models import RevokeReason
 from app.core.clock import today_jst
-from app.core.deps import EngineDep, FormData, SessionDep, require_roles
+from app.auth.deps import require_roles
+from app.core.deps import EngineDep, FormData, SessionDep
 from app.core.errors import DomainError, Invalid
 from app.core.templating import render
-from app.persons import dataset
+from app.persons import dataset, flows
 from app.persons.models import ConsentBase, Person
-from app.residents.views import Editable, Resident
-from card_printing import batch
+from app.residents.views.household import Editable, Resident
 
 router = APIRouter(prefix="/me", include_in_schema=False,
                    dependencies=[Depends(require_roles(Role.resident)), Depends(audited_changes("person", editors=(Role.resident,)))])
-SheetView = Annotated[Person, Depends(audited_person("print.sheet", "sheet"))]
 ONLINE = "online"  # consent given again on these pages (label: オンライン（本人・家族）)
-
-
-@router.get("/persons/{person_id}/sheet.pdf")
-def sheet(person: SheetView, engine: EngineDep, user: Resident):
-    """The information sheet as it stands now (the access was recorded by the dependency)."""
-    out = io.BytesIO()
-    batch.print_sheets(engine=engine, actor=auth.actor_of(user), person_ids=[person.id], out=out, audit=lambda action, p: None)
-    filename = f"情報シート-{person.id}.pdf"
-    return Response(out.getvalue(), media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=\"sheet-{person.id}.pdf\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "no-store"})
 
 
 @router.get("/persons/{person_id}/card")
@@ -74,7 +62,7 @@ def withdraw(person: Editable, request: Request, session: SessionDep, user: Resi
     if form.get("confirm") != "yes":
         return _consent_error(request, session, person, Invalid("「内容を読みました」にチェックを入れてください").translated())
     try:
-        dataset.withdraw_consent(session=session, actor=auth.actor_of(user), person_id=person.id,
+        flows.withdraw_consent(session=session, actor=auth.actor_of(user), person_id=person.id,
                                  reason=(form.get("reason", "").strip() or "本人・家族による撤回")[:400])
     except DomainError as exc:
         return _consent_error(request, session, person, exc.translated())

@@ -9,19 +9,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlmodel import select
 
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.audit.models import AuditEvent
 from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import Forbidden, NotFound
 from app.households.models import Household
 from app.network import resources as fhir, service as network
 from app.network.clients import Caller
-from app.network.discovery import SEARCH_PARAMS
-from app.network.fhir_http import OPTS, PREFIX, CallerDep, FhirResponse, FhirRoute, base_url, needs, searchset
+from app.network.router.discovery import SEARCH_PARAMS
+from app.network.fhir_http import OPTS, PREFIX, CallerDep, FhirResponse, FhirRoute, base_url, needs, searchset, fhir_router
 from app.persons import dataset
-from app.persons.models import ClinicalEntry, ClinicalKind, Person
+from app.persons.models import ClinicalEntry, ClinicalKind, EmergencyContact, Person
 
-router = APIRouter(prefix=PREFIX, tags=["fhir"], route_class=FhirRoute)
+router = fhir_router()
 
 
 def patient_for(*, request: Request, session, engine, caller: Caller, person_id: int, resource_type: str, action: str = "fhir.read") -> Person:
@@ -122,8 +122,6 @@ def search_related(request: Request, session: SessionDep, engine: EngineDep, cal
 
 @router.get("/RelatedPerson/{contact_id}", **OPTS)
 def read_related(contact_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, caller: CallerDep):
-    from app.persons.models import EmergencyContact
-
     contact = session.get(EmergencyContact, contact_id)
     if contact is None:
         raise NotFound("RelatedPerson/%(id)s は見つかりません", id=contact_id)

@@ -1,4 +1,5 @@
-"""The one way a route gets a person's medical data: checked, then audited, then returned.
+"""The one way a route gets a person's medical data: checked, then audited, then returned; and the
+record of every change request before it is carried out.
 
 If the audit record cannot be written the data is not returned (DESIGN.md §6).
 """
@@ -8,39 +9,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.audit import service as audit
-from app.audit.models import AuditEvent
-from app.auth.models import Role, User
-from app.core.deps import IdPath, CurrentUser, EngineDep, SessionDep
-from app.core.errors import DomainError, Forbidden
+from app.auth.access_log import record_access
+from app.auth.deps import CurrentUser
+from app.auth.models import Role
+from app.core.deps import EngineDep, IdPath, SessionDep
+from app.core.errors import Forbidden
 from app.persons import access
 from app.persons import service as persons
 from app.persons.models import ClinicalEntry, EmergencyContact, Person
-
-
-class AuditWriteFailed(DomainError):
-    status_code = 503
-
-
-def record_access(*, engine, request: Request, user: User, action: str, person: Person | None = None,
-                  household_id: int | None = None, fields: str = "", purpose: str = "", incident: str = "",
-                  emergency: bool = False, outcome: str = "ok", device: str | None = None) -> AuditEvent:
-    """Append the access to the audit log and return it, or refuse with a clear error.
-
-    ``device`` names an enrolled EMS device; otherwise the browser's user agent is recorded.
-    """
-    try:
-        return audit.append(
-            engine=engine, action=action, actor_user_id=user.id, actor_username=user.username,
-            actor_role=Role(user.role).value, organisation=user.organisation,
-            device=(device if device is not None else request.headers.get("user-agent", ""))[:100],
-            person_id=person.id if person else None,
-            household_id=person.household_id if person else household_id,
-            fields=fields, purpose=purpose, incident=incident, emergency=emergency, outcome=outcome,
-            ip=request.client.host if request.client else "",
-        )
-    except audit.AuditUnavailable:
-        raise AuditWriteFailed("アクセス記録を書き込めないため、情報を表示できません。しばらくしてから再度お試しください。管理者にお知らせください。") from None
 
 
 def audited_person(action: str, fields: str):

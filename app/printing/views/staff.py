@@ -7,15 +7,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.auth import service as auth
 from app.auth.models import Role
-from app.core.deps import EngineDep, FormData, IdPath, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.templating import is_htmx, render
 from app.households import service as households
 from app.persons import service as persons
 from app.printing import service as printing
-from card_printing.glyphs import glyph_report
+from app.printing.glyphs import glyph_report
 
 router = APIRouter(prefix="/staff/print", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))])
 

@@ -9,7 +9,8 @@ from app.auth import service as auth
 from app.auth.models import Role
 from app.core import ratelimit
 from app.core.config import get_settings
-from app.core.deps import SESSION_COOKIE, EngineDep, FormData, SessionDep
+from app.auth.deps import SESSION_COOKIE
+from app.core.deps import EngineDep, FormData, SessionDep
 from app.core.errors import AuthFailed, DomainError, Invalid
 from app.core.forms import wareki_message
 from app.core.templating import render

@@ -16,9 +16,9 @@ from app.core.deps import EngineDep, SessionDep
 from app.core.errors import AuthFailed
 from app.directory import service as directory
 from app.network import clients, resources as fhir
-from app.network.fhir_http import PREFIX, FHIR_JSON, OPTS, FhirResponse, FhirRoute, base_url, outcome
+from app.network.fhir_http import PREFIX, FHIR_JSON, OPTS, FhirResponse, FhirRoute, base_url, outcome, fhir_router
 
-router = APIRouter(prefix=PREFIX, tags=["fhir"], route_class=FhirRoute)
+router = fhir_router()
 
 # --- discovery and authorization -------------------------------------------------------------
 

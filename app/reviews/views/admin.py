@@ -1,7 +1,7 @@
-"""The audit log for admins (search, CSV export, anomalies, verification) and statistics for staff.
+"""The audit log for admins: search, CSV export, anomalies, verification.
 
 The full log, which says who looked at whom, is for admins only (least privilege); city staff
-get the monthly statistics, which hold counts and no personal data.
+get the monthly statistics (``app.reports``), which hold counts and no personal data.
 """
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlmodel import Session, select
 
-from app.audit import anomalies, present, stats
+from app.audit import anomalies
 from app.audit import service as audit
-from app.audit.deps import record_access
-from app.audit.review_views import PAGE_SIZE, page_number, parse_day
+from app.auth.access_log import record_access
 from app.audit.signing import audit_keys
 from app.audit.verify import verify_database
 from app.auth.models import Role, User
 from app.core.clock import to_jst, today_jst
 from app.core.config import get_settings
-from app.core.deps import EngineDep, IdPath, SessionDep, require_roles
+from app.auth.deps import require_roles
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import Invalid
 from app.core.i18n import gettext as _
 from app.core.templating import render
@@ -32,10 +32,11 @@ from app.core.text import strip_control
 from app.devices.models import Device
 from app.persons import service as persons
 from app.persons.models import Person
+from app.reviews import present
+from app.reviews.paging import PAGE_SIZE, page_number, parse_day
 
 Admin = Annotated[User, Depends(require_roles(Role.admin))]
-admin_router = APIRouter(prefix="/admin/audit", include_in_schema=False, dependencies=[Depends(require_roles(Role.admin))])
-staff_router = APIRouter(prefix="/staff/statistics", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+router = APIRouter(prefix="/admin/audit", include_in_schema=False, dependencies=[Depends(require_roles(Role.admin))])
 
 FILTER_KEYS = ("person", "username", "organisation", "date_from", "date_to", "action", "emergency", "outcome")
 
@@ -72,7 +73,7 @@ def _enrolled_devices(session) -> set[str]:
     return set(session.exec(select(Device.name).where(Device.enrolled_at.is_not(None))))
 
 
-@admin_router.get("")
+@router.get("")
 def audit_page(request: Request, session: SessionDep, engine: EngineDep, user: Admin, verified: str = ""):
     """Search the whole log; anomalies to review on top."""
     q = request.query_params
@@ -88,7 +89,7 @@ def audit_page(request: Request, session: SessionDep, engine: EngineDep, user: A
                   settings=get_settings(), verify=None)
 
 
-@admin_router.post("/verify")
+@router.post("/verify")
 def verify_now(request: Request, session: SessionDep, engine: EngineDep, user: Admin):
     """Run the same check as ``lifeline audit verify`` and show the result."""
     report = verify_database(engine, keys=audit_keys().public_keys())
@@ -98,7 +99,7 @@ def verify_now(request: Request, session: SessionDep, engine: EngineDep, user: A
     return render(request, "admin/audit_verify.html", section="audit", report=report, first=first)
 
 
-@admin_router.post("/anomalies/{rule}/{seq}/review")
+@router.post("/anomalies/{rule}/{seq}/review")
 def review_anomaly(rule: str, seq: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: Admin):
     """The admin has looked into an anomaly: it leaves the panel (the events stay as they are)."""
     if rule not in anomalies.RULES:
@@ -132,7 +133,7 @@ def _csv(engine, f: audit.AuditFilter) -> Iterator[str]:
             yield out.getvalue()
 
 
-@admin_router.get("/export.csv")
+@router.get("/export.csv")
 def export_csv(request: Request, session: SessionDep, engine: EngineDep, user: Admin):
     """Every matching record as CSV (UTF-8 with BOM); the export itself is recorded first."""
     q = request.query_params
@@ -141,17 +142,3 @@ def export_csv(request: Request, session: SessionDep, engine: EngineDep, user: A
     name = f"lifeline-audit-{today_jst().isoformat()}-{event.seq}.csv"
     return StreamingResponse(_csv(engine, f), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
-
-
-@staff_router.get("")
-def statistics(request: Request, session: SessionDep):
-    """Monthly scans per fire department, cards issued and kits delivered, with a chart."""
-    months = stats.monthly(session=session, until=today_jst(), months=12)
-    chart = stats.bar_chart(months, [(_("救急隊による閲覧"), [m.scans_total for m in months]),
-                                     (_("カード発行"), [m.cards_issued + m.cards_reissued for m in months]),
-                                     (_("キット配布"), [m.kits_delivered for m in months])])
-    return render(request, "staff/statistics.html", section="statistics", months=months, chart=chart,
-                  departments=stats.fire_departments(months))
-
-
-routers = (admin_router, staff_router)

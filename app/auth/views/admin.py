@@ -12,7 +12,8 @@ from app.audit import service as audit
 from app.auth import accounts, totp
 from app.auth.models import Role, User
 from app.auth.web import client_ip, redirect
-from app.core.deps import AdminUser, EngineDep, FormData, IdPath, SessionDep, require_roles
+from app.auth.deps import AdminUser, require_roles
+from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import DomainError
 from app.core.forms import parse_form
 from app.core.templating import render

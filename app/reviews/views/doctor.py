@@ -1,10 +1,9 @@
-"""Who looked at whom, for the people it concerns: a doctor's patients, a resident's household.
+"""Who looked at a doctor's patients, newest first; the doctor marks each access as reviewed.
 
-Both pages are themselves audited (``audit.view``), before anything is shown.
+The page is itself audited (``audit.view``), before anything is shown.
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
@@ -13,43 +12,24 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import or_
 from sqlmodel import select
 
-from app.audit import present
 from app.audit import service as audit
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
+from app.auth.deps import require_roles
 from app.auth.models import Role, User
-from app.core.deps import EngineDep, FormData, IdPath, SessionDep, require_roles
+from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import Forbidden
 from app.core.templating import is_htmx, render
 from app.persons.models import Person
+from app.reviews import present
+from app.reviews.paging import PAGE_SIZE, page_number, parse_day, query_without_page
 
-PAGE_SIZE = 50
 Doctor = Annotated[User, Depends(require_roles(Role.doctor))]
-Resident = Annotated[User, Depends(require_roles(Role.resident))]
 
-doctor_router = APIRouter(prefix="/doctor", include_in_schema=False, dependencies=[Depends(require_roles(Role.doctor))])
-resident_router = APIRouter(prefix="/me", include_in_schema=False, dependencies=[Depends(require_roles(Role.resident))])
+router = APIRouter(prefix="/doctor", include_in_schema=False, dependencies=[Depends(require_roles(Role.doctor))])
 
 # The action filter offered to doctors: value → label (message id).
 DOCTOR_ACTIONS = (("", "すべての操作"), ("scan.", "救急隊による閲覧"), ("person.view", "登録情報の閲覧"),
                   ("person.history", "変更履歴の閲覧"), ("card.", "カードの発行・失効"))
-
-
-def parse_day(text: str | None) -> date | None:
-    """A ``YYYY-MM-DD`` from a date input; anything else (or beyond any record) turns the filter off."""
-    try:
-        day = date.fromisoformat((text or "").strip()) if text else None
-    except ValueError:
-        return None
-    return day if day and 1900 <= day.year <= 2200 else None
-
-
-def page_number(text: str | None) -> int:
-    return int(text) if (text or "").isdigit() and 0 < int(text) < 100_000 else 1
-
-
-def query_without_page(q) -> str:
-    """The current filters as a query string, for the pager's links."""
-    return urlencode([(k, v) for k, v in q.multi_items() if k != "page"])
 
 
 def patients_of(session, user: User) -> dict[int, Person]:
@@ -61,7 +41,7 @@ def patients_of(session, user: User) -> dict[int, Person]:
     return {p.id: p for p in rows}
 
 
-@doctor_router.get("/")
+@router.get("/")
 def doctor_home():
     return RedirectResponse("/doctor/access", status_code=303)
 
@@ -75,7 +55,7 @@ def _doctor_filter(user: User, patients: dict[int, Person], q) -> audit.AuditFil
     )
 
 
-@doctor_router.get("/access")
+@router.get("/access")
 def doctor_access(request: Request, session: SessionDep, engine: EngineDep, user: Doctor):
     """Every access to the doctor's patients, newest first; unreviewed emergency accesses stand out."""
     patients = patients_of(session, user)
@@ -91,7 +71,7 @@ def doctor_access(request: Request, session: SessionDep, engine: EngineDep, user
                   pending=pending, q=q, query=query_without_page(q), actions=DOCTOR_ACTIONS, present=present)
 
 
-@doctor_router.post("/access/{seq}/review")
+@router.post("/access/{seq}/review")
 def doctor_review(seq: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: Doctor, form: FormData):
     """Mark one access to a patient as reviewed by this doctor (a review row; the event is untouched)."""
     event = audit.get_event(session=session, seq=seq)
@@ -106,20 +86,3 @@ def doctor_review(seq: IdPath, request: Request, session: SessionDep, engine: En
                       reviews=audit.reviews_for(session=session, seqs=[seq]))
     back = urlencode(parse_qsl(form.get("back", "")))  # the list's filters, re-encoded: never a URL
     return RedirectResponse("/doctor/access" + (f"?{back}" if back else ""), status_code=303)
-
-
-@resident_router.get("/access")
-def resident_access(request: Request, session: SessionDep, engine: EngineDep, user: Resident):
-    """Who viewed the household's records: organisation, time, reason, in plain Japanese."""
-    members = {p.id: p for p in session.exec(select(Person).where(Person.household_id == user.household_id))} if user.household_id else {}
-    page = page_number(request.query_params.get("page"))
-    f = audit.AuditFilter(person_ids=list(members), household_id=user.household_id,
-                          exclude_actions=present.OWN_LOG_ACTIONS, exclude_actor=user.id)
-    record_access(engine=engine, request=request, user=user, action="audit.view", household_id=user.household_id,
-                  fields="resident:household", purpose="self")
-    events, total = audit.search(session=session, filter=f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE) if user.household_id else ([], 0)
-    return render(request, "resident/access.html", section="access", events=events, total=total, page=page, page_size=PAGE_SIZE,
-                  members=members, present=present)
-
-
-routers = (doctor_router, resident_router)

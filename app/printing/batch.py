@@ -3,27 +3,33 @@
 A batch reads the database in chunks and writes to it once, at the end, in one short
 transaction (access codes, "kit printed", "card printed"): a long write transaction would
 block every other writer of an SQLite database, the audit log included. The PDF appears
-at its final path only after that commit; a failure leaves neither a file nor a change.
+at its final path only after that commit (``card_printing.output``); a failure leaves
+neither a file nor a change. The layouts draw the snapshots ``app.printing.snapshots`` loads.
 """
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 import app.models  # noqa: F401  (every table: the ORM resolves foreign keys across domains)
+from app.cards import service as cards
+from app.cards.models import Card
+from app.core.clock import today_jst, utcnow
 from app.core.errors import Invalid
 from app.core.models import Actor
+from app.history import service as history
+from app.households.models import Household
+from app.printing import snapshots
+from app.residents import service as residents
 from card_printing import card, fonts, kit, sheet
-from card_printing import data as snapshots
 from card_printing.data import Issuer, PersonData
+from card_printing.output import output
 from card_printing.pdf import StreamingCanvas
 
 CHUNK = 100
@@ -43,74 +49,17 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
 
 
-def partial_path(out: Path) -> Path:
-    """Where a batch to ``out`` is written until it is complete and recorded."""
-    return out.with_name(out.name + ".part")
-
-
-def _open_partial(part: Path) -> BinaryIO:
-    # The lock marks a batch at work; the kernel drops it when the process ends, even by kill -9,
-    # so a partial file nobody holds was left by an interrupted run (``discard_interrupted``).
-    fh = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600), "wb")  # medical data: the service's user only
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        raise Invalid("同じファイルへの印刷が実行中です。終わってから、もう一度実行してください") from None
-    fh.truncate(0)
-    return fh
-
-
-def discard_interrupted(out: Path) -> bool:
-    """Remove the partial file an interrupted batch to ``out`` left; False when there is none or a batch is writing it."""
-    part = partial_path(out)
-    try:
-        fd = os.open(part, os.O_WRONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        part.unlink()
-        return True
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def _output(out: Path | BinaryIO) -> Iterator[BinaryIO]:
-    """The file to write: a path appears only once everything succeeded."""
-    if not isinstance(out, (str, Path)):
-        yield out
-        return
-    final = Path(out)
-    part = partial_path(final)
-    with _open_partial(part) as fh:
-        try:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-            os.replace(part, final)
-        except BaseException:
-            part.unlink(missing_ok=True)  # still under our lock: never another run's file
-            raise
-
-
 class _Run:
     """What every batch shares: its own session, chunked loading, refusals, cards issued on demand, auditing."""
 
     def __init__(self, *, engine, actor: Actor, audit: Audit, progress: Progress | None, today: date | None, issuer: Issuer | None):
-        from app.core.clock import today_jst
-
         # Its own session: the batch ends read transactions and drops loaded rows as it goes,
         # which must not touch the caller's objects. (Given a connection already in a
         # transaction, as in the tests, it works in a savepoint of it.)
         self.session = Session(engine, join_transaction_mode="create_savepoint", expire_on_commit=False)
         self.actor, self.audit, self.progress = actor, audit, progress
         self.today = today or today_jst()
-        self.issuer = issuer or Issuer.from_settings()
+        self.issuer = issuer or snapshots.issuer_from_settings()
         self.summary = Summary()
         self.symbols: list[tuple[int, bytes]] = []  # QR symbols encoded for cards that had none stored
 
@@ -124,8 +73,6 @@ class _Run:
 
     def with_cards(self, people: Sequence[PersonData]) -> None:
         """Issue a card to each person who has none."""
-        from app.cards import service as cards
-
         pending = 0
         for person in people:
             if person.card is None:
@@ -154,8 +101,6 @@ class _Run:
                 self.progress(min(start + CHUNK, len(ids)), len(ids))
 
     def finish(self, canvas: StreamingCanvas, write: Callable[[], None]) -> Summary:
-        from app.cards import service as cards
-
         if canvas.pages == 0:
             raise Invalid("印刷できるものがありません：%(reasons)s", reasons=" / ".join(self.summary.skipped[:5]))
         canvas.close()
@@ -177,12 +122,10 @@ class _Run:
 def print_kits(*, engine, actor: Actor, household_ids: Sequence[int], out: Path | BinaryIO, audit: Audit,
                progress: Progress | None = None, today: date | None = None, issuer: Issuer | None = None) -> Summary:
     """Kits (letter + sheets + stickers) for the households; issues their access codes and marks them printed."""
-    from app.residents import service as residents
-
     run = _Run(engine=engine, actor=actor, audit=audit, progress=progress, today=today, issuer=issuer)
     codes: list[tuple[int, str]] = []
     printed: list[tuple[int, datetime | None]] = []  # (household, when its kit was printed before): not the snapshots
-    with run, _output(out) as fh:
+    with run, output(out) as fh:
         canvas = StreamingCanvas(fh, title="救急医療情報キット", author=run.issuer.office)
         for chunk in run.chunks(household_ids):
             ready = []
@@ -208,13 +151,6 @@ def print_kits(*, engine, actor: Actor, household_ids: Sequence[int], out: Path 
 
 
 def _mark_kits(session: Session, actor: Actor, codes: list[tuple[int, str]], printed: list[tuple[int, datetime | None]]) -> None:
-    from sqlalchemy import update
-
-    from app.core.clock import utcnow
-    from app.history import service as history
-    from app.households.models import Household
-    from app.residents import service as residents
-
     now = utcnow()
     residents.store_codes(session=session, codes=codes, now=now)
     for start in range(0, len(printed), 500):
@@ -231,7 +167,7 @@ def print_sheets(*, engine, actor: Actor, person_ids: Sequence[int], out: Path |
                  progress: Progress | None = None, today: date | None = None, issuer: Issuer | None = None) -> Summary:
     """Information sheets for the persons (cards are issued for those who have none)."""
     run = _Run(engine=engine, actor=actor, audit=audit, progress=progress, today=today, issuer=issuer)
-    with run, _output(out) as fh:
+    with run, output(out) as fh:
         canvas = StreamingCanvas(fh, title="救急医療情報シート", author=run.issuer.office)
         for chunk in run.chunks(person_ids):
             ready = []
@@ -263,7 +199,7 @@ def print_cards(*, engine, actor: Actor, person_ids: Sequence[int], out: Path | 
             card.draw_ten_up(canvas, pending, issuer=run.issuer)
             pending.clear()
 
-    with run, _output(out) as fh:
+    with run, output(out) as fh:
         canvas = StreamingCanvas(fh, title="かかりつけ医カード", author=run.issuer.office)
         for chunk in run.chunks(person_ids):
             people = snapshots.load_people(session=run.session, person_ids=chunk)
@@ -295,11 +231,6 @@ def print_cards(*, engine, actor: Actor, person_ids: Sequence[int], out: Path | 
 
 
 def _mark_cards(session: Session, card_row_ids: list[int]) -> None:
-    from sqlalchemy import update
-
-    from app.cards.models import Card
-    from app.core.clock import utcnow
-
     now = utcnow()
     for start in range(0, len(card_row_ids), 500):
         session.exec(update(Card).where(Card.id.in_(card_row_ids[start:start + 500])).values(printed_at=now))

@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 from app.auth import service as auth
 from app.auth import passkeys, pending, totp, web
 from app.auth.models import Role, User
-from app.auth.second_step import confirm, enrol_page, recovery_codes_page
+from app.auth.views.second_step import confirm, enrol_page, recovery_codes_page
 from app.core import ratelimit
-from app.core.deps import SESSION_COOKIE, CurrentUser, EngineDep, IdPath, SessionDep
+from app.auth.deps import SESSION_COOKIE, CurrentUser
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import AuthFailed, Forbidden, Invalid
 from app.core.templating import render
 

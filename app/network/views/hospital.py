@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import select
 
-from app.audit.deps import record_access
+from app.auth.access_log import record_access
 from app.audit.models import AuditEvent
 from app.auth.models import Role
-from app.core.deps import CurrentUser, EngineDep, IdPath, SessionDep, require_roles
+from app.auth.deps import CurrentUser, require_roles
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.templating import is_htmx, render
 from app.directory.models import Institution
 from app.network import handoff

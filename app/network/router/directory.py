@@ -7,10 +7,10 @@ from app.core.deps import IdPath, SessionDep
 from app.directory import service as directory
 from app.directory.models import Institution
 from app.network import resources as fhir, service as network
-from app.network.fhir_http import PREFIX, OPTS, CallerDep, FhirResponse, FhirRoute, needs, searchset
+from app.network.fhir_http import PREFIX, OPTS, CallerDep, FhirResponse, FhirRoute, needs, searchset, fhir_router
 from app.persons.models import Person
 
-router = APIRouter(prefix=PREFIX, tags=["fhir"], route_class=FhirRoute)
+router = fhir_router()
 
 # --- the directory ----------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.audit.deps import audited_changes, record_access
+from app.auth.access_log import record_access
+from app.persons.deps import audited_changes
 from app.auth.models import Role
-from app.core.deps import EngineDep, IdPath, SessionDep, StaffUser, require_roles
+from app.auth.deps import StaffUser, require_roles
+from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.templating import render
 from app.households import service as households
 from app.residents import reprint, signin
