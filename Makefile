@@ -9,13 +9,23 @@ STAMP := $(VENV)/.installed-from-pyproject
 PYTEST_ARGS ?=
 POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres venv system-packages
+.PHONY: run test test-postgres lint format venv system-packages
 
 run: venv
 	$(VENV)/bin/lifeline demo --serve
 
-test: venv system-packages
+test: venv system-packages lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# ruff: lint (pycodestyle, pyflakes, import order, bugbear, pyupgrade) and formatting, as configured in
+# pyproject.toml. `make format` rewrites the tree; `make lint` only checks (make test runs it first).
+lint: venv
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+
+format: venv
+	$(VENV)/bin/ruff check --fix
+	$(VENV)/bin/ruff format
 
 # The same suite on PostgreSQL (see README: the tests recreate the schema of that database).
 test-postgres: venv system-packages

@@ -1,4 +1,5 @@
 """ASGI entry point for uvicorn workers. ``lifeline serve`` migrates once before workers start."""
+
 from app.core import logs
 from app.main import create_app
 

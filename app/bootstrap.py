@@ -3,6 +3,7 @@
 Called by the entry points (the application factory, the CLI commands, the demo), never by
 ``app.core``: seeding the region's institutions is the directory domain's work.
 """
+
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine

@@ -1,6 +1,8 @@
 """The ``lifeline`` console command."""
+
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -12,18 +14,32 @@ from app.core.config import get_settings
 from app.core.console import english, fail
 from app.operations import cli as ops_cli
 
-app = typer.Typer(help="Tone Lifeline (利根ライフライン): registry, cards and EMS service.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Tone Lifeline (利根ライフライン): registry, cards and EMS service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
-keys_app = typer.Typer(help="Card-signing keys (private keys stay in LIFELINE_DATA_DIR/keys/card) and field encryption keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Card-signing keys (private keys stay in LIFELINE_DATA_DIR/keys/card) and field encryption keys.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
-print_app = typer.Typer(help="Print kits, sheets and cards to a PDF (see docs/printing.md). Exit code 3: printed, but some were left out (listed).", no_args_is_help=True)
+print_app = typer.Typer(
+    help="Print kits, sheets and cards to a PDF (see docs/printing.md). Exit code 3: printed, but some were left out "
+    "(listed).",
+    no_args_is_help=True,
+)
 app.add_typer(print_app, name="print")
-network_app = typer.Typer(help="Regional network: FHIR API clients of hospitals and clinics (docs/fhir.md).", no_args_is_help=True)
+network_app = typer.Typer(
+    help="Regional network: FHIR API clients of hospitals and clinics (docs/fhir.md).", no_args_is_help=True
+)
 app.add_typer(network_app, name="network")
 
 
@@ -43,15 +59,22 @@ def serve(
     logs.configure(settings)
     bootstrap.prepare_database()
     uvicorn.run(
-        "app.asgi:app", host=host or settings.host, port=port or settings.port, workers=workers,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        "app.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
         # Our logging in every worker; access lines come from app.core.logs (route templates, no query strings).
-        log_config=logs.config(settings), access_log=False,
+        log_config=logs.config(settings),
+        access_log=False,
     )
 
 
 @app.command()
-def demo(serve_after: Annotated[bool, typer.Option("--serve", help="Start the service after loading.")] = False) -> None:
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve", help="Start the service after loading.")] = False,
+) -> None:
     """Load obviously fictional demo data (idempotent) and print the demo sign-ins."""
     from app import demo as demo_data
 
@@ -76,7 +99,7 @@ def db_upgrade() -> None:
 @keys_app.command("list")
 def keys_list() -> None:
     """List the card-signing keys: which one signs, which still verify, since when."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from app.cards import service as cards
     from app.cards.keyset import b64url_encode
@@ -85,26 +108,34 @@ def keys_list() -> None:
     if not keys:
         typer.echo("no card-signing key yet (one is created on first use, or run: lifeline keys rotate)")
     for info in keys:
-        created = datetime.fromtimestamp(info.created_at, timezone.utc).isoformat(timespec="seconds")
-        until = datetime.fromtimestamp(info.not_after, timezone.utc).isoformat(timespec="seconds") if info.not_after else "-"
-        typer.echo(f"{b64url_encode(info.kid):<8} {'signing' if info.active else 'verify-only':<12} created {created}  verifies until {until}")
+        created = datetime.fromtimestamp(info.created_at, UTC).isoformat(timespec="seconds")
+        until = datetime.fromtimestamp(info.not_after, UTC).isoformat(timespec="seconds") if info.not_after else "-"
+        typer.echo(
+            f"{b64url_encode(info.kid):<8} {'signing' if info.active else 'verify-only':<12} "
+            f"created {created}  verifies until {until}"
+        )
 
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Create a new signing key; earlier keys stay published so printed cards keep verifying."""
+    from app import bootstrap
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
     from app.cards.keyset import b64url_encode
-    from app import bootstrap
 
     bootstrap.prepare_database()
     try:  # recorded before and after: a rotation that cannot be audited does not happen
         audit_cli.record_cli(action="key.rotate", fields="card signing key", outcome="requested")
         info = cards.keystore().rotate()
-        audit_cli.record_cli(action="key.rotate", fields="card signing key", purpose=f"new kid {b64url_encode(info.kid)}")
+        audit_cli.record_cli(
+            action="key.rotate", fields="card signing key", purpose=f"new kid {b64url_encode(info.kid)}"
+        )
     except AuditUnavailable as exc:
-        fail(f"Not recorded in the audit log ({exc}); nothing was rotated unless a new key is listed by `lifeline keys list`.")
+        fail(
+            f"Not recorded in the audit log ({exc}); "
+            "nothing was rotated unless a new key is listed by `lifeline keys list`."
+        )
     typer.echo(f"new signing key {b64url_encode(info.kid)}; earlier keys remain valid for verification")
 
 
@@ -121,9 +152,9 @@ def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
     """
     from sqlmodel import Session
 
+    from app import bootstrap
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
-    from app import bootstrap
     from app.core import db
     from app.core.errors import DomainError
     from app.core.models import Actor, Source
@@ -139,7 +170,9 @@ def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
             replaced = cards.reissue_signed_by(session=session, actor=actor, kid=kid)
         except DomainError as exc:
             fail(english(exc))
-    audit_cli.record_cli(action="card.reissue_all", fields=f"cards signed by {kid}", purpose=f"{replaced} cards reissued")
+    audit_cli.record_cli(
+        action="card.reissue_all", fields=f"cards signed by {kid}", purpose=f"{replaced} cards reissued"
+    )
     typer.echo(f"{replaced} cards signed by {kid} reissued; print them: lifeline print cards --pending")
 
 
@@ -154,10 +187,10 @@ def keys_retire(kid: Annotated[str, _KID]) -> None:
 
     from sqlmodel import Session
 
+    from app import bootstrap
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
     from app.cards.keyset import b64url_decode
-    from app import bootstrap
     from app.core import db
 
     bootstrap.prepare_database()
@@ -183,8 +216,13 @@ def keys_retire(kid: Annotated[str, _KID]) -> None:
 
 @import_app.command("households")
 def import_households(
-    file: Annotated[Path, typer.Argument(help="CSV from the resident registry: UTF-8 or Shift_JIS (CP932); see docs/import-format.md.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and report what would change; write nothing.")] = False,
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV from the resident registry: UTF-8 or Shift_JIS (CP932); see docs/import-format.md."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and report what would change; write nothing.")
+    ] = False,
 ) -> None:
     """Import households and their members; all-or-nothing, and re-running the same file changes nothing."""
     from app.imports import cli as import_cli
@@ -202,9 +240,11 @@ def print_kits(
     out: Annotated[Path, _OUT],
     household: Annotated[int | None, _HOUSEHOLD] = None,
     all_: Annotated[bool, _ALL] = False,
-    pending: Annotated[bool, typer.Option("--pending", help="Elderly-only households whose kit is neither printed nor delivered.")] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Elderly-only households whose kit is neither printed nor delivered.")
+    ] = False,
 ) -> None:
-    """救急医療情報キット: letter with a new resident access code, a sheet per member, stickers; marks the kits printed."""
+    """救急医療情報キット: letter with a new resident access code, a sheet per member, stickers; marks kits printed."""
     from app.printing import cli as print_cli
 
     raise typer.Exit(code=print_cli.run("kits", household=household, all_=all_, pending=pending, out=out))
@@ -216,12 +256,16 @@ def print_cards(
     household: Annotated[int | None, _HOUSEHOLD] = None,
     all_: Annotated[bool, _ALL] = False,
     pending: Annotated[bool, typer.Option("--pending", help="Persons whose current card is not printed yet.")] = False,
-    layout: Annotated[str, typer.Option("--layout", help="cr80: one card per page for card printers; a4: 10-up business-card stock.")] = "cr80",
+    layout: Annotated[
+        str, typer.Option("--layout", help="cr80: one card per page for card printers; a4: 10-up business-card stock.")
+    ] = "cr80",
 ) -> None:
     """かかりつけ医カード (issued on the way for persons who have none); marks the cards printed."""
     from app.printing import cli as print_cli
 
-    raise typer.Exit(code=print_cli.run("cards", household=household, all_=all_, pending=pending, out=out, layout=layout))
+    raise typer.Exit(
+        code=print_cli.run("cards", household=household, all_=all_, pending=pending, out=out, layout=layout)
+    )
 
 
 @print_app.command("sheets")
@@ -255,20 +299,37 @@ def network_add_client(
 
     bootstrap.prepare_database()
     with Session(db.get_engine()) as session:
-        found = session.get(Institution, int(institution)) if institution.isdigit() else \
-            session.exec(select(Institution).where(Institution.name == institution)).first()
+        found = (
+            session.get(Institution, int(institution))
+            if institution.isdigit()
+            else session.exec(select(Institution).where(Institution.name == institution)).first()
+        )
         if found is None:
             fail(f"No institution {institution!r} in the directory.")
         try:
             audit_cli.record_cli(action="network.add_client", fields=f"institution {found.id}", outcome="requested")
-            client, secret = clients.create(session=session, institution_id=found.id, created_by="lifeline network add-client", scopes=scopes)
+            client, secret = clients.create(
+                session=session, institution_id=found.id, created_by="lifeline network add-client", scopes=scopes
+            )
         except DomainError as exc:
             fail(str(exc))
         if json_output:
-            typer.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "institution_id": found.id, "scopes": client.scopes}))
+            typer.echo(
+                json.dumps(
+                    {
+                        "client_id": client.client_id,
+                        "client_secret": secret,
+                        "institution_id": found.id,
+                        "scopes": client.scopes,
+                    }
+                )
+            )
         else:
-            typer.echo(f"client_id:     {client.client_id}\nclient_secret: {secret}\ninstitution:   {found.name}\nscopes:        {client.scopes}\n"
-                       "(the secret is shown only now)")
+            typer.echo(
+                f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
+                f"institution:   {found.name}\nscopes:        {client.scopes}\n"
+                "(the secret is shown only now)"
+            )
 
 
 # Operations (app/operations, docs/operations.md): backups and field key rotation.

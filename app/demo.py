@@ -4,6 +4,7 @@ Names use 見本 (sample) / 試験 (test) / 架空 (fictional); phone numbers us
 0480-00 exchange; addresses are in a 見本町 that does not exist. Loading twice changes nothing.
 Demo passwords are random, generated on first load into the data directory, never in the repo.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,16 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from app import bootstrap
 from app.auth import service as auth
 from app.auth.models import Role, UserCreate
-from app import bootstrap
 from app.core import db
 from app.core.config import get_settings
 from app.core.errors import Invalid
 from app.core.models import Actor, Source
 from app.devices import demo as demo_devices
-from app.directory.models import Institution, InstitutionCreate, Practitioner, PractitionerCreate
 from app.directory import service as directory
+from app.directory.models import Institution, InstitutionCreate, Practitioner, PractitionerCreate
 from app.households import service as households
 from app.households.models import Household, HouseholdCreate
 from app.persons import dataset
@@ -33,49 +34,175 @@ DEMO_ACTOR = Actor(user_id=None, name="デモデータ", source=Source.staff)
 FIRE_DEPARTMENT = "埼玉東部消防組合 加須消防署"
 
 PRACTITIONERS = (
-    {"ref": "family", "family_name": "見本", "given_name": "一郎", "kana": "ミホン イチロウ", "specialty": "内科", "phone": "0480-00-1001", "clinic": "見本内科クリニック（架空）"},
-    {"ref": "diabetes", "family_name": "試験", "given_name": "糖子", "kana": "シケン トウコ", "specialty": "糖尿病内科", "phone": "0480-00-1002", "institution": "東埼玉総合病院"},
-    {"ref": "cardio", "family_name": "架空", "given_name": "心平", "kana": "カクウ シンペイ", "specialty": "循環器内科", "phone": "0480-00-1003", "institution": "済生会加須病院"},
+    {
+        "ref": "family",
+        "family_name": "見本",
+        "given_name": "一郎",
+        "kana": "ミホン イチロウ",
+        "specialty": "内科",
+        "phone": "0480-00-1001",
+        "clinic": "見本内科クリニック（架空）",
+    },
+    {
+        "ref": "diabetes",
+        "family_name": "試験",
+        "given_name": "糖子",
+        "kana": "シケン トウコ",
+        "specialty": "糖尿病内科",
+        "phone": "0480-00-1002",
+        "institution": "東埼玉総合病院",
+    },
+    {
+        "ref": "cardio",
+        "family_name": "架空",
+        "given_name": "心平",
+        "kana": "カクウ シンペイ",
+        "specialty": "循環器内科",
+        "phone": "0480-00-1003",
+        "institution": "済生会加須病院",
+    },
 )
 
 # Each household: address, members with their dataset. Dates are ISO; ages are relative to 2026.
 HOUSEHOLDS = (
-    {"ref": "DEMO-H001", "address_line": "見本町1-2-3", "postal_code": "347-0000", "phone": "0480-00-2001", "welfare_commissioner": "民生 委子（架空）",
-     "members": [
-        {"ref": "DEMO-P001", "family_name": "見本", "given_name": "太郎", "family_name_kana": "ミホン", "given_name_kana": "タロウ",
-         "birth_date": "1940-03-02", "sex": "male", "blood_abo": "A", "blood_rh": "+", "dnar_status": "exists", "dnar_location": "冷蔵庫のキット内（封筒）",
-         "acp_notes": "延命治療は望まない。本人・長女と話し合い済み（架空）", "family_doctor": "family", "second_doctor": "diabetes",
-         "insurance_kind": "後期高齢者医療", "insurer_number": "39110000", "insurance_number": "00000001",
-         "allergies": [("ペニシリン系抗菌薬（発疹）", "drug")],
-         "medications": [("ワルファリン錠1mg 1日1回", {"is_anticoagulant": True}), ("インスリン グラルギン 朝10単位", {"is_insulin": True}), ("アムロジピン錠5mg 1日1回", {})],
-         "conditions": [("2型糖尿病", "current"), ("心房細動", "current"), ("胃がん 手術（2010年）", "surgery")],
-         "contacts": [("見本 花江", "ミホン ハナエ", "長女", "090-0000-0001"), ("見本 次郎", "ミホン ジロウ", "長男", "090-0000-0002")]},
-        {"ref": "DEMO-P002", "family_name": "見本", "given_name": "梅子", "family_name_kana": "ミホン", "given_name_kana": "ウメコ",
-         "birth_date": "1943-11-20", "sex": "female", "family_doctor": "family",
-         "medications": [("ドネペジル錠5mg 1日1回", {})], "conditions": [("アルツハイマー型認知症", "current"), ("骨粗しょう症", "current")],
-         "contacts": [("見本 花江", "ミホン ハナエ", "長女", "090-0000-0001"), ("見本 次郎", "ミホン ジロウ", "長男", "090-0000-0002")]},
-     ]},
-    {"ref": "DEMO-H002", "address_line": "見本町2-10", "postal_code": "347-0000", "phone": "0480-00-2002", "welfare_commissioner": "民生 委子（架空）",
-     "members": [
-        {"ref": "DEMO-P003", "family_name": "𠮷野", "given_name": "試子", "family_name_kana": "ヨシノ", "given_name_kana": "タメコ",
-         "print_name": "吉野 試子", "birth_date": "1936-07-07", "sex": "female", "family_doctor": "cardio", "blood_abo": "O", "blood_rh": "+",
-         "allergies": [("造影剤（ヨード）", "drug"), ("そば", "food")], "medications": [("アピキサバン錠2.5mg 1日2回", {"is_anticoagulant": True})],
-         "conditions": [("ペースメーカー植込み（2019年）", "device"), ("高血圧症", "current")],
-         "contacts": [("𠮷野 見子", "ヨシノ ミコ", "姪", "090-0000-0003"), ("架空 介護事業所", "", "ケアマネジャー", "0480-00-3003")]},
-     ]},
-    {"ref": "DEMO-H003", "address_line": "架空台3-4-5", "building": "見本ハイツ101", "postal_code": "349-1100", "phone": "0480-00-2003",
-     "kit_delivered_on": "2026-04-01", "members": [
-        {"ref": "DEMO-P004", "family_name": "髙橋", "given_name": "架空", "family_name_kana": "タカハシ", "given_name_kana": "カクウ",
-         "birth_date": "1950-01-15", "sex": "male", "family_doctor": "family",
-         "conditions": [("慢性閉塞性肺疾患（在宅酸素）", "current")], "medications": [("在宅酸素 安静時1L/分", {})],
-         "contacts": [("髙橋 見本", "タカハシ ミホン", "妻", "090-0000-0004"), ("山﨑 試験", "ヤマサキ シケン", "弟", "090-0000-0005")]},
-     ]},
-    {"ref": "DEMO-H004", "address_line": "見本町4-4", "postal_code": "347-0000", "phone": "0480-00-2004", "members": [
-        {"ref": "DEMO-P005", "family_name": "試験", "given_name": "一郎", "family_name_kana": "シケン", "given_name_kana": "イチロウ",
-         "birth_date": "1952-05-05", "sex": "male", "family_doctor": "family", "contacts": [("試験 陽子", "シケン ヨウコ", "長女", "090-0000-0006")]},
-        {"ref": "DEMO-P006", "family_name": "試験", "given_name": "若葉", "family_name_kana": "シケン", "given_name_kana": "ワカバ",
-         "birth_date": "1985-09-09", "sex": "female"},
-     ]},
+    {
+        "ref": "DEMO-H001",
+        "address_line": "見本町1-2-3",
+        "postal_code": "347-0000",
+        "phone": "0480-00-2001",
+        "welfare_commissioner": "民生 委子（架空）",
+        "members": [
+            {
+                "ref": "DEMO-P001",
+                "family_name": "見本",
+                "given_name": "太郎",
+                "family_name_kana": "ミホン",
+                "given_name_kana": "タロウ",
+                "birth_date": "1940-03-02",
+                "sex": "male",
+                "blood_abo": "A",
+                "blood_rh": "+",
+                "dnar_status": "exists",
+                "dnar_location": "冷蔵庫のキット内（封筒）",
+                "acp_notes": "延命治療は望まない。本人・長女と話し合い済み（架空）",
+                "family_doctor": "family",
+                "second_doctor": "diabetes",
+                "insurance_kind": "後期高齢者医療",
+                "insurer_number": "39110000",
+                "insurance_number": "00000001",
+                "allergies": [("ペニシリン系抗菌薬（発疹）", "drug")],
+                "medications": [
+                    ("ワルファリン錠1mg 1日1回", {"is_anticoagulant": True}),
+                    ("インスリン グラルギン 朝10単位", {"is_insulin": True}),
+                    ("アムロジピン錠5mg 1日1回", {}),
+                ],
+                "conditions": [("2型糖尿病", "current"), ("心房細動", "current"), ("胃がん 手術（2010年）", "surgery")],
+                "contacts": [
+                    ("見本 花江", "ミホン ハナエ", "長女", "090-0000-0001"),
+                    ("見本 次郎", "ミホン ジロウ", "長男", "090-0000-0002"),
+                ],
+            },
+            {
+                "ref": "DEMO-P002",
+                "family_name": "見本",
+                "given_name": "梅子",
+                "family_name_kana": "ミホン",
+                "given_name_kana": "ウメコ",
+                "birth_date": "1943-11-20",
+                "sex": "female",
+                "family_doctor": "family",
+                "medications": [("ドネペジル錠5mg 1日1回", {})],
+                "conditions": [("アルツハイマー型認知症", "current"), ("骨粗しょう症", "current")],
+                "contacts": [
+                    ("見本 花江", "ミホン ハナエ", "長女", "090-0000-0001"),
+                    ("見本 次郎", "ミホン ジロウ", "長男", "090-0000-0002"),
+                ],
+            },
+        ],
+    },
+    {
+        "ref": "DEMO-H002",
+        "address_line": "見本町2-10",
+        "postal_code": "347-0000",
+        "phone": "0480-00-2002",
+        "welfare_commissioner": "民生 委子（架空）",
+        "members": [
+            {
+                "ref": "DEMO-P003",
+                "family_name": "𠮷野",
+                "given_name": "試子",
+                "family_name_kana": "ヨシノ",
+                "given_name_kana": "タメコ",
+                "print_name": "吉野 試子",
+                "birth_date": "1936-07-07",
+                "sex": "female",
+                "family_doctor": "cardio",
+                "blood_abo": "O",
+                "blood_rh": "+",
+                "allergies": [("造影剤（ヨード）", "drug"), ("そば", "food")],
+                "medications": [("アピキサバン錠2.5mg 1日2回", {"is_anticoagulant": True})],
+                "conditions": [("ペースメーカー植込み（2019年）", "device"), ("高血圧症", "current")],
+                "contacts": [
+                    ("𠮷野 見子", "ヨシノ ミコ", "姪", "090-0000-0003"),
+                    ("架空 介護事業所", "", "ケアマネジャー", "0480-00-3003"),
+                ],
+            },
+        ],
+    },
+    {
+        "ref": "DEMO-H003",
+        "address_line": "架空台3-4-5",
+        "building": "見本ハイツ101",
+        "postal_code": "349-1100",
+        "phone": "0480-00-2003",
+        "kit_delivered_on": "2026-04-01",
+        "members": [
+            {
+                "ref": "DEMO-P004",
+                "family_name": "髙橋",
+                "given_name": "架空",
+                "family_name_kana": "タカハシ",
+                "given_name_kana": "カクウ",
+                "birth_date": "1950-01-15",
+                "sex": "male",
+                "family_doctor": "family",
+                "conditions": [("慢性閉塞性肺疾患（在宅酸素）", "current")],
+                "medications": [("在宅酸素 安静時1L/分", {})],
+                "contacts": [
+                    ("髙橋 見本", "タカハシ ミホン", "妻", "090-0000-0004"),
+                    ("山﨑 試験", "ヤマサキ シケン", "弟", "090-0000-0005"),
+                ],
+            },
+        ],
+    },
+    {
+        "ref": "DEMO-H004",
+        "address_line": "見本町4-4",
+        "postal_code": "347-0000",
+        "phone": "0480-00-2004",
+        "members": [
+            {
+                "ref": "DEMO-P005",
+                "family_name": "試験",
+                "given_name": "一郎",
+                "family_name_kana": "シケン",
+                "given_name_kana": "イチロウ",
+                "birth_date": "1952-05-05",
+                "sex": "male",
+                "family_doctor": "family",
+                "contacts": [("試験 陽子", "シケン ヨウコ", "長女", "090-0000-0006")],
+            },
+            {
+                "ref": "DEMO-P006",
+                "family_name": "試験",
+                "given_name": "若葉",
+                "family_name_kana": "シケン",
+                "given_name_kana": "ワカバ",
+                "birth_date": "1985-09-09",
+                "sex": "female",
+            },
+        ],
+    },
 )
 
 
@@ -113,37 +240,96 @@ def _practitioners(session: Session) -> dict[str, int]:
         existing = session.exec(select(Practitioner).where(Practitioner.kana == spec["kana"])).first()
         if existing is None:
             if "clinic" in spec and spec["clinic"] not in by_name:
-                by_name[spec["clinic"]] = directory.create_institution(session=session, data=InstitutionCreate(
-                    name=spec["clinic"], kana="ミホンナイカクリニック", kind="clinic", phone=spec["phone"], role_note="デモ用の架空の診療所"))
+                by_name[spec["clinic"]] = directory.create_institution(
+                    session=session,
+                    data=InstitutionCreate(
+                        name=spec["clinic"],
+                        kana="ミホンナイカクリニック",
+                        kind="clinic",
+                        phone=spec["phone"],
+                        role_note="デモ用の架空の診療所",
+                    ),
+                )
             institution = by_name[spec.get("clinic") or spec["institution"]]
-            existing = directory.create_practitioner(session=session, data=PractitionerCreate(
-                family_name=spec["family_name"], given_name=spec["given_name"], kana=spec["kana"],
-                specialty=spec["specialty"], phone=spec["phone"], institution_id=institution.id))
+            existing = directory.create_practitioner(
+                session=session,
+                data=PractitionerCreate(
+                    family_name=spec["family_name"],
+                    given_name=spec["given_name"],
+                    kana=spec["kana"],
+                    specialty=spec["specialty"],
+                    phone=spec["phone"],
+                    institution_id=institution.id,
+                ),
+            )
         ids[spec["ref"]] = existing.id
     return ids
 
 
 def _member(session: Session, household_id: int, spec: dict, doctors: dict[str, int]) -> None:
     fields = {k: v for k, v in spec.items() if k in PersonCreate.model_fields and k != "external_ref"}
-    data = PersonCreate.model_validate({**fields, "external_ref": spec["ref"], "last_confirmed_on": "2026-10-01",
-                                        "family_doctor_id": doctors.get(spec.get("family_doctor")), "second_doctor_id": doctors.get(spec.get("second_doctor"))})
+    data = PersonCreate.model_validate(
+        {
+            **fields,
+            "external_ref": spec["ref"],
+            "last_confirmed_on": "2026-10-01",
+            "family_doctor_id": doctors.get(spec.get("family_doctor")),
+            "second_doctor_id": doctors.get(spec.get("second_doctor")),
+        }
+    )
     person = persons.create(session=session, actor=DEMO_ACTOR, household_id=household_id, data=data, commit=False)
-    dataset.record_consent(session=session, actor=DEMO_ACTOR, person_id=person.id, data=ConsentBase(consented_on=date(2026, 4, 1), method="written"), commit=False)
+    dataset.record_consent(
+        session=session,
+        actor=DEMO_ACTOR,
+        person_id=person.id,
+        data=ConsentBase(consented_on=date(2026, 4, 1), method="written"),
+        commit=False,
+    )
     for text, category in spec.get("allergies", []):
-        dataset.add_entry(session=session, actor=DEMO_ACTOR, person_id=person.id, data=ClinicalEntryCreate(kind="allergy", category=category, text=text), commit=False)
+        dataset.add_entry(
+            session=session,
+            actor=DEMO_ACTOR,
+            person_id=person.id,
+            data=ClinicalEntryCreate(kind="allergy", category=category, text=text),
+            commit=False,
+        )
     for text, flags in spec.get("medications", []):
-        dataset.add_entry(session=session, actor=DEMO_ACTOR, person_id=person.id, data=ClinicalEntryCreate(kind="medication", text=text, **flags), commit=False)
+        dataset.add_entry(
+            session=session,
+            actor=DEMO_ACTOR,
+            person_id=person.id,
+            data=ClinicalEntryCreate(kind="medication", text=text, **flags),
+            commit=False,
+        )
     for text, category in spec.get("conditions", []):
-        dataset.add_entry(session=session, actor=DEMO_ACTOR, person_id=person.id, data=ClinicalEntryCreate(kind="condition", category=category, text=text), commit=False)
+        dataset.add_entry(
+            session=session,
+            actor=DEMO_ACTOR,
+            person_id=person.id,
+            data=ClinicalEntryCreate(kind="condition", category=category, text=text),
+            commit=False,
+        )
     for name, kana, relation, phone in spec.get("contacts", []):
-        dataset.add_contact(session=session, actor=DEMO_ACTOR, person_id=person.id, data=EmergencyContactCreate(name=name, kana=kana, relation=relation, phone=phone), commit=False)
+        dataset.add_contact(
+            session=session,
+            actor=DEMO_ACTOR,
+            person_id=person.id,
+            data=EmergencyContactCreate(name=name, kana=kana, relation=relation, phone=phone),
+            commit=False,
+        )
 
 
-def _users(session: Session, passwords: dict[str, str], doctors: dict[str, int], resident_household: int) -> dict[str, tuple[str, str]]:
+def _users(
+    session: Session, passwords: dict[str, str], doctors: dict[str, int], resident_household: int
+) -> dict[str, tuple[str, str]]:
     specs = {
         Role.admin: {"display_name": "デモ管理者", "organisation": "加須市 健康医療部（デモ）"},
         Role.staff: {"display_name": "デモ職員 見本", "organisation": "加須市 健康医療部（デモ）"},
-        Role.doctor: {"display_name": "見本 一郎 医師", "organisation": "見本内科クリニック（架空）", "practitioner_id": doctors["family"]},
+        Role.doctor: {
+            "display_name": "見本 一郎 医師",
+            "organisation": "見本内科クリニック（架空）",
+            "practitioner_id": doctors["family"],
+        },
         Role.paramedic: {"display_name": "デモ救急隊員", "organisation": FIRE_DEPARTMENT},
         Role.resident: {"display_name": "見本 花江（家族）", "household_id": resident_household},
     }
@@ -152,11 +338,17 @@ def _users(session: Session, passwords: dict[str, str], doctors: dict[str, int],
         username = f"demo-{role.value}"
         if auth.get_user(session=session, username=username) is None:
             try:
-                auth.create_user(session=session, data=UserCreate(username=username, password=passwords[role.value], role=role, **extra))
+                auth.create_user(
+                    session=session,
+                    data=UserCreate(username=username, password=passwords[role.value], role=role, **extra),
+                )
             except Invalid:  # kept from before the password rules (issue 9): a new one for the new account
                 passwords[role.value] = _new_password()
                 _save_passwords(passwords)
-                auth.create_user(session=session, data=UserCreate(username=username, password=passwords[role.value], role=role, **extra))
+                auth.create_user(
+                    session=session,
+                    data=UserCreate(username=username, password=passwords[role.value], role=role, **extra),
+                )
         logins[role.value] = (username, passwords[role.value])
     return logins
 
@@ -171,7 +363,12 @@ def load() -> dict[str, tuple[str, str]]:
             if session.exec(select(Household).where(Household.external_ref == spec["ref"])).first():
                 continue
             fields = {k: v for k, v in spec.items() if k in HouseholdCreate.model_fields}
-            household = households.create(session=session, actor=DEMO_ACTOR, data=HouseholdCreate.model_validate({**fields, "external_ref": spec["ref"]}), commit=False)
+            household = households.create(
+                session=session,
+                actor=DEMO_ACTOR,
+                data=HouseholdCreate.model_validate({**fields, "external_ref": spec["ref"]}),
+                commit=False,
+            )
             for member in spec["members"]:
                 _member(session, household.id, member, doctors)
             session.commit()
@@ -183,7 +380,13 @@ def load() -> dict[str, tuple[str, str]]:
 
 def describe(logins: dict[str, tuple[str, str]], base_url: str) -> str:
     """The banner printed on start: where to go and how to sign in."""
-    lines = ["", "Tone Lifeline demo (all data is fictional)", f"  staff UI:  {base_url}/login", f"  API docs:  {base_url}/docs", "  sign-ins (role: username / password):"]
+    lines = [
+        "",
+        "Tone Lifeline demo (all data is fictional)",
+        f"  staff UI:  {base_url}/login",
+        f"  API docs:  {base_url}/docs",
+        "  sign-ins (role: username / password):",
+    ]
     lines += [f"    {role:<10} {user} / {password}" for role, (user, password) in logins.items()]
     lines.append(f"  (passwords are kept in {_credentials_path()})")
     lines.append("  admin, staff and doctor set up two-factor sign-in at their first sign-in: have a phone with an")

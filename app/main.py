@@ -1,4 +1,5 @@
 """The FastAPI application factory."""
+
 from __future__ import annotations
 
 import importlib
@@ -27,12 +28,18 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/fhir/", "/.well-known/")) or "application/json" in request.headers.get("accept", "")
+    return request.url.path.startswith(
+        ("/api/", "/fhir/", "/.well-known/")
+    ) or "application/json" in request.headers.get("accept", "")
 
 
 async def _csrf_failed(scope, send, message_id):
-    body = i18n.gettext("送信を受け付けられませんでした（セキュリティ確認の期限切れ）。ページを再読み込みしてから、もう一度お試しください。")
-    await send({"type": "http.response.start", "status": 403, "headers": [[b"content-type", b"text/plain; charset=utf-8"]]})
+    body = i18n.gettext(
+        "送信を受け付けられませんでした（セキュリティ確認の期限切れ）。ページを再読み込みしてから、もう一度お試しください。"
+    )
+    await send(
+        {"type": "http.response.start", "status": 403, "headers": [[b"content-type", b"text/plain; charset=utf-8"]]}
+    )
     await send({"type": "http.response.body", "body": body.encode("utf-8")})
 
 
@@ -76,7 +83,9 @@ def _install_handlers(app: FastAPI) -> None:
         if request.url.path == fhir_http.PREFIX or request.url.path.startswith(fhir_http.PREFIX + "/"):
             return fhir_http.http_error(exc)  # FHIR clients expect an OperationOutcome, also for an unknown path
         if _wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            )
         message = i18n.gettext("ページが見つかりません") if exc.status_code == 404 else str(exc.detail)
         return render(request, "error.html", status_code=exc.status_code, message=message)
 
@@ -105,8 +114,23 @@ def _install_middleware(app: FastAPI) -> None:
 # ``views/`` package) the app serves, in the order FastAPI tries them. The crew's scan first:
 # FastAPI tries the routes in order, a few microseconds each, and this is the request someone
 # waits for at the scene (benchmarks/scale.py). Residents before reviews: /me/ is the household view.
-PACKAGES = ("scans", "operations", "auth", "households", "persons", "cards", "devices", "directory", "imports",
-            "printing", "ems", "residents", "reviews", "reports", "network")
+PACKAGES = (
+    "scans",
+    "operations",
+    "auth",
+    "households",
+    "persons",
+    "cards",
+    "devices",
+    "directory",
+    "imports",
+    "printing",
+    "ems",
+    "residents",
+    "reviews",
+    "reports",
+    "network",
+)
 
 
 def routers() -> list[APIRouter]:
@@ -129,7 +153,8 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         description="利根保健医療圏 救急医療情報システム — registry, cards, EMS and regional network API",
         version="0.1.0",
         # Swagger UI is served by app.core.apidocs with its own CSP; ReDoc would need inline styles.
-        docs_url=None, redoc_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in routers():

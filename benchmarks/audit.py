@@ -11,6 +11,7 @@ verified in-process and by the `lifeline audit verify` command. With --postgres,
 database ``<name>_auditbench`` is created next to the given one and dropped afterwards.
 Target: >= 200,000 records/s verified.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,9 +48,19 @@ def _writer(url: str, seconds: float, start: float, out) -> None:
         time.sleep(0.001)
     count, deadline = 0, start + seconds
     while time.time() < deadline:
-        audit.append(engine=engine, action="scan.view", actor_username="bench-crew", actor_role="paramedic",
-                     organisation="埼玉東部消防組合 加須消防署", device="加須1号救急車 端末", person_id=count % 5000 + 1,
-                     household_id=1, fields="emergency_summary", purpose="意識障害", incident="R8-000001")
+        audit.append(
+            engine=engine,
+            action="scan.view",
+            actor_username="bench-crew",
+            actor_role="paramedic",
+            organisation="埼玉東部消防組合 加須消防署",
+            device="加須1号救急車 端末",
+            person_id=count % 5000 + 1,
+            household_id=1,
+            fields="emergency_summary",
+            purpose="意識障害",
+            incident="R8-000001",
+        )
         count += 1
     out.put(count)
     engine.dispose()
@@ -83,22 +94,47 @@ def generate(engine, records: int, every: int = 1000) -> None:
 
     keys = audit_keys()
     kid, _ = keys.signer()
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
     prev, prev_cp, batch, cps = chain.GENESIS, 0, [], []
     with engine.begin() as conn:
         for seq in range(1, records + 1):
-            row = {"id": seq, "seq": seq, "at": base + timedelta(seconds=seq * 3), "actor_user_id": 7 + seq % 40,
-                   "actor_username": f"crew-{seq % 40}", "actor_role": "paramedic", "organisation": "埼玉東部消防組合 加須消防署",
-                   "device": "加須1号救急車 端末", "action": "scan.view", "person_id": seq % 100_000 + 1,
-                   "household_id": seq % 50_000 + 1, "fields": "emergency_summary", "purpose": "意識障害のため",
-                   "incident": f"R8-{seq:06d}", "emergency": seq % 97 == 0, "outcome": "ok", "ip": "10.0.0.12", "prev_hash": prev}
+            row = {
+                "id": seq,
+                "seq": seq,
+                "at": base + timedelta(seconds=seq * 3),
+                "actor_user_id": 7 + seq % 40,
+                "actor_username": f"crew-{seq % 40}",
+                "actor_role": "paramedic",
+                "organisation": "埼玉東部消防組合 加須消防署",
+                "device": "加須1号救急車 端末",
+                "action": "scan.view",
+                "person_id": seq % 100_000 + 1,
+                "household_id": seq % 50_000 + 1,
+                "fields": "emergency_summary",
+                "purpose": "意識障害のため",
+                "incident": f"R8-{seq:06d}",
+                "emergency": seq % 97 == 0,
+                "outcome": "ok",
+                "ip": "10.0.0.12",
+                "prev_hash": prev,
+            }
             row["hash"] = prev = chain.hash_payload(chain.payload(chain.record_values(SimpleNamespace(**row))))
             batch.append(row)
             if seq % every == 0:
                 signed_at = base + timedelta(seconds=seq * 3, milliseconds=1)
-                message = chain.checkpoint_message(seq=seq, hash=prev, prev_seq=prev_cp, signed_at=chain.at_text(signed_at), kid=kid)
-                cps.append({"seq": seq, "hash": prev, "prev_seq": prev_cp, "signed_at": signed_at, "kid": kid,
-                            "signature": keys.sign(message)[1]})
+                message = chain.checkpoint_message(
+                    seq=seq, hash=prev, prev_seq=prev_cp, signed_at=chain.at_text(signed_at), kid=kid
+                )
+                cps.append(
+                    {
+                        "seq": seq,
+                        "hash": prev,
+                        "prev_seq": prev_cp,
+                        "signed_at": signed_at,
+                        "kid": kid,
+                        "signature": keys.sign(message)[1],
+                    }
+                )
                 prev_cp = seq
             if len(batch) == 20_000:
                 conn.execute(insert(AuditEvent.__table__), batch)
@@ -111,9 +147,9 @@ def generate(engine, records: int, every: int = 1000) -> None:
 
 
 def run(label: str, url: str, args) -> None:
+    from app import bootstrap
     from app.audit.signing import audit_keys
     from app.audit.verify import verify_database
-    from app import bootstrap
 
     engine = _engine(url)
     bootstrap.prepare_database(engine)
@@ -127,8 +163,9 @@ def run(label: str, url: str, args) -> None:
     assert appended.ok, appended.first_broken
     # Start the million from an empty log so the figures are about exactly that many records.
     with engine.begin() as conn:
-        from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
         from sqlalchemy import delete, text, update
+
+        from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL session_replication_role = replica"))
@@ -141,17 +178,22 @@ def run(label: str, url: str, args) -> None:
         conn.execute(update(AuditHead.__table__).values(seq=0, hash="0" * 64))
     started = time.perf_counter()
     generate(engine, args.records)
-    print(f"generated {args.records:,} chained records with {args.records // 1000:,} signed checkpoints in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {args.records:,} chained records with {args.records // 1000:,} signed checkpoints "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     best = None
-    for attempt in range(args.repeat):
+    for _attempt in range(args.repeat):
         report = verify_database(engine, keys=audit_keys().public_keys())
         assert report.ok and report.records == args.records, report.first_broken
         best = report if best is None or report.seconds < best.seconds else best
     verdict = "meets" if best.rate >= TARGET_PER_SECOND else "BELOW"
     per_cpu = best.records / best.cpu_seconds if best.cpu_seconds else 0
-    print(f"verify (in-process): {best.records:,} records in {best.seconds:.2f} s → {best.rate:,.0f} records/s "
-          f"(best of {args.repeat}; {verdict} the {TARGET_PER_SECOND:,}/s target); "
-          f"{best.cpu_seconds:.2f} s CPU in this process → {per_cpu:,.0f} records per CPU-second")
+    print(
+        f"verify (in-process): {best.records:,} records in {best.seconds:.2f} s → {best.rate:,.0f} records/s "
+        f"(best of {args.repeat}; {verdict} the {TARGET_PER_SECOND:,}/s target); "
+        f"{best.cpu_seconds:.2f} s CPU in this process → {per_cpu:,.0f} records per CPU-second"
+    )
     env = {**os.environ, "LIFELINE_DATABASE_URL": url, "LIFELINE_DATA_DIR": str(DATA_DIR)}
     script = Path(sys.executable).with_name("lifeline")
     started = time.perf_counter()

@@ -3,6 +3,7 @@
 It takes the scan request's body shape (validated by pydantic, as the real route does) and
 answers a small JSON object, so the difference to ``POST /api/v1/scans`` is the scan's own work.
 """
+
 from fastapi import FastAPI
 from pydantic import BaseModel
 

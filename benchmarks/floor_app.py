@@ -14,6 +14,7 @@ Between the bare FastAPI baseline and the scan endpoint, they show how much of t
 service's stack, how much the audit write alone, and how much the rest of the scan's work.
 Never part of the service itself.
 """
+
 from fastapi import APIRouter
 
 from app.asgi import app
@@ -32,10 +33,23 @@ def floor(body: ScanRequest) -> dict:
 @router.post("/bench/audited")
 def audited(body: ScanRequest, engine: EngineDep) -> dict:
     # The fields a scan records (app.auth.access_log.record_access), under an action of its own.
-    event = audit.append(engine=engine, action="bench.audited", actor_user_id=None, actor_username="bench-crew",
-                         actor_role="paramedic", organisation="ベンチマーク", device="bench 端末", person_id=None,
-                         household_id=None, fields="emergency_summary", purpose=body.reason, incident=body.incident,
-                         emergency=False, outcome="ok", ip="127.0.0.1")
+    event = audit.append(
+        engine=engine,
+        action="bench.audited",
+        actor_user_id=None,
+        actor_username="bench-crew",
+        actor_role="paramedic",
+        organisation="ベンチマーク",
+        device="bench 端末",
+        person_id=None,
+        household_id=None,
+        fields="emergency_summary",
+        purpose=body.reason,
+        incident=body.incident,
+        emergency=False,
+        outcome="ok",
+        ip="127.0.0.1",
+    )
     return {"status": "genuine", "audit_id": event.id}
 
 

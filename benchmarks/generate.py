@@ -14,6 +14,7 @@ encrypted with the installation's field keys exactly as the service does. The da
 migrated first; generated rows are added after whatever is there. Never point this at a
 production database: it refuses LIFELINE_ENVIRONMENT=production.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=200_000)
     parser.add_argument("--audit", type=int, default=2_000_000, help="audit records to append")
-    parser.add_argument("--database-url", default=None, help="default: LIFELINE_DATABASE_URL (empty: SQLite in the data directory)")
+    parser.add_argument(
+        "--database-url", default=None, help="default: LIFELINE_DATABASE_URL (empty: SQLite in the data directory)"
+    )
     parser.add_argument("--data-dir", default=None, help="default: LIFELINE_DATA_DIR (keys are created or used there)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -40,15 +43,19 @@ def main() -> None:
     if args.data_dir is not None:
         os.environ["LIFELINE_DATA_DIR"] = args.data_dir
 
+    from region import generate
+
     from app.core.config import get_settings
     from app.core.db import get_engine
-    from region import generate
 
     if get_settings().environment == "production":
         raise SystemExit("refusing to generate fictional data with LIFELINE_ENVIRONMENT=production")
     started = time.perf_counter()
     counts = generate(engine=get_engine(), persons=args.persons, audit_records=args.audit, seed=args.seed, log=print)
-    print(f"generated in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    print(
+        f"generated in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    )
 
 
 if __name__ == "__main__":

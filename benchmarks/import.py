@@ -6,6 +6,7 @@ A fresh SQLite data directory is used. The file is imported twice, as a clerk re
 same export would: the first run creates every household and person, the second finds every
 row unchanged. Both runs are timed (wall clock and CPU time of this process).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,9 @@ def main() -> None:
         job = service.create_job(engine=engine, actor=IMPORT_ACTOR, filename="bench.csv", dry_run=False)
         job = service.run_import(engine=engine, job_id=job.id, data=data, actor=IMPORT_ACTOR)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"  {label:24} {job.status.value:6} {wall:6.2f} s wall, {cpu:6.2f} s CPU, {args.rows / wall:8,.0f} rows/s")
+        print(
+            f"  {label:24} {job.status.value:6} {wall:6.2f} s wall, {cpu:6.2f} s CPU, {args.rows / wall:8,.0f} rows/s"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ took 5–7 ms per request on its own (raw streams: 0.15 ms), so it would have me
 The client still shares the machine with the server, equally for the baseline and the endpoint
 measured, which is why benchmarks/scale.py reports their ratio.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,10 @@ def _requests(url: str, bodies: list[dict], headers: dict) -> list[bytes]:
     out = []
     for body in bodies:
         data = json.dumps(body, ensure_ascii=False).encode()
-        head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n{extra}\r\n")
+        head = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{extra}\r\n"
+        )
         out.append(head.encode() + data)
     return out
 
@@ -53,7 +56,9 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return status, await reader.readexactly(length)
 
 
-async def _run(url: str, bodies: list[dict], headers: dict, clients: int, warmup: float, seconds: float, check) -> LoadResult:
+async def _run(
+    url: str, bodies: list[dict], headers: dict, clients: int, warmup: float, seconds: float, check
+) -> LoadResult:
     parts = urlsplit(url)
     requests = itertools.cycle(_requests(url, bodies, headers))
     result = LoadResult(seconds=seconds)
@@ -84,7 +89,15 @@ async def _run(url: str, bodies: list[dict], headers: dict, clients: int, warmup
     return result
 
 
-def run(url: str, *, bodies: list[dict], headers: dict | None = None, clients: int = 50, warmup: float = 2.0,
-        seconds: float = 10.0, check=lambda body: True) -> LoadResult:
+def run(
+    url: str,
+    *,
+    bodies: list[dict],
+    headers: dict | None = None,
+    clients: int = 50,
+    warmup: float = 2.0,
+    seconds: float = 10.0,
+    check=lambda body: True,
+) -> LoadResult:
     """POST the ``bodies`` in turn from ``clients`` concurrent connections; requests finishing in the window count."""
     return asyncio.run(_run(url, bodies, headers or {}, clients, warmup, seconds, check))

@@ -21,6 +21,7 @@ The scan rate limit is raised for the run (LIFELINE_RATE_LIMIT_SCAN), not disabl
 part of every scan. Targets (issue 9): scan >= 0.5 x bare and p99 <= 50 ms at 50 clients (SQLite),
 search p95 <= 100 ms, verify >= 200,000 records/s. The load client runs on the same machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,7 @@ def _step(fn):
 
 # ---- steps run in a subprocess with the backend's environment (settings are read once per process)
 
+
 @_step
 def setup() -> dict:
     """A crew member, a device with a one-time code, and QR texts of 2,000 active cards."""
@@ -52,10 +54,10 @@ def setup() -> dict:
     from sqlmodel import Session, select
 
     import app.models  # noqa: F401
+    from app import bootstrap
     from app.auth import service as auth
     from app.auth.models import Role, User, UserCreate
     from app.cards.models import Card, CardStatus
-    from app import bootstrap
     from app.core import db
     from app.core.models import Actor, Source
     from app.devices import service as devices
@@ -66,10 +68,21 @@ def setup() -> dict:
     actor = Actor(user_id=None, name="benchmark", source=Source.staff)
     with Session(engine) as session:
         name = f"bench-crew-{session.exec(select(func.count()).select_from(User)).one() + 1}"
-        auth.create_user(session=session, data=UserCreate(username=name, password=PASSWORD, role=Role.paramedic,
-                                                          organisation="埼玉東部消防組合 加須消防署（ベンチマーク）"))
-        _, code = devices.create(session=session, actor=actor, data=DeviceCreate(name=f"{name} 端末", organisation="ベンチマーク"))
-        qrs = session.exec(select(Card.qr_text).where(Card.status == CardStatus.active).order_by(func.random()).limit(2000)).all()
+        auth.create_user(
+            session=session,
+            data=UserCreate(
+                username=name,
+                password=PASSWORD,
+                role=Role.paramedic,
+                organisation="埼玉東部消防組合 加須消防署（ベンチマーク）",
+            ),
+        )
+        _, code = devices.create(
+            session=session, actor=actor, data=DeviceCreate(name=f"{name} 端末", organisation="ベンチマーク")
+        )
+        qrs = session.exec(
+            select(Card.qr_text).where(Card.status == CardStatus.active).order_by(func.random()).limit(2000)
+        ).all()
     return {"username": name, "code": code, "qrs": list(qrs)}
 
 
@@ -94,7 +107,9 @@ def search() -> dict:
         ids = rng.sample(range(1, total + 1), 40)
         sample = session.exec(select(Person, Household).join(Household).where(Person.id.in_(ids))).all()
     to_hira = str.maketrans({chr(c): chr(c - 0x60) for c in range(ord("ァ"), ord("ヶ") + 1)})
-    queries: dict[str, list[str]] = {k: [] for k in ("name", "kana", "kana prefix", "phone", "phone tail", "wareki", "iso date")}
+    queries: dict[str, list[str]] = {
+        k: [] for k in ("name", "kana", "kana prefix", "phone", "phone tail", "wareki", "iso date")
+    }
     for p, h in sample:
         queries["name"].append(f"{p.family_name} {p.given_name}")
         queries["kana"].append(f"{p.family_name_kana}{p.given_name_kana}".translate(to_hira))
@@ -130,7 +145,12 @@ def verify() -> dict:
         report = verify_database(db.get_engine(), keys=audit_keys().public_keys())
         assert report.ok, report.first_broken
         best = report if best is None or report.seconds < best.seconds else best
-    return {"records": best.records, "seconds": best.seconds, "rate": best.rate, "cpu_rate": best.records / best.cpu_seconds}
+    return {
+        "records": best.records,
+        "seconds": best.seconds,
+        "rate": best.rate,
+        "cpu_rate": best.records / best.cpu_seconds,
+    }
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -141,14 +161,22 @@ def _percentiles(values: list[float]) -> dict:
 
 # ---- the driver
 
+
 def _env(data_dir: Path, url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-    return env | {"LIFELINE_ENVIRONMENT": "development", "LIFELINE_DATA_DIR": str(data_dir), "LIFELINE_DATABASE_URL": url,
-                  "LIFELINE_RATE_LIMIT_SCAN": "1000000/minute", "PYTHONPATH": str(ROOT)}
+    return env | {
+        "LIFELINE_ENVIRONMENT": "development",
+        "LIFELINE_DATA_DIR": str(data_dir),
+        "LIFELINE_DATABASE_URL": url,
+        "LIFELINE_RATE_LIMIT_SCAN": "1000000/minute",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _in_subprocess(step: str, env: dict) -> dict:
-    done = subprocess.run([sys.executable, str(Path(__file__)), "--step", step], env=env, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--step", step], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     if done.returncode:
         raise SystemExit(f"step {step} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -163,8 +191,27 @@ def _free_port() -> int:
 def _serve(target: str, env: dict, app_dir: Path) -> tuple[subprocess.Popen, str]:
     """uvicorn with the same settings for the service and the baseline."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir), "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1", "--http", "httptools", "--loop", "uvloop", "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--app-dir",
+        str(app_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     log = Path(env["LIFELINE_DATA_DIR"]) / f"{target.split(':')[0]}.log"
     # A file, not a pipe: a full pipe nobody reads would stall the server at its next log line.
     with log.open("ab") as sink:
@@ -192,7 +239,9 @@ def _crew_headers(url: str, made: dict) -> dict:
     enrolled = httpx.post(f"{url}/api/v1/devices/enroll", json={"code": made["code"]})
     enrolled.raise_for_status()
     device = {"X-Lifeline-Device": enrolled.json()["device_token"]}
-    token = httpx.post(f"{url}/api/v1/auth/token", data={"username": made["username"], "password": PASSWORD}, headers=device)
+    token = httpx.post(
+        f"{url}/api/v1/auth/token", data={"username": made["username"], "password": PASSWORD}, headers=device
+    )
     token.raise_for_status()
     return device | {"Authorization": f"Bearer {token.json()['access_token']}"}
 
@@ -211,10 +260,26 @@ def _scan_figures(env: dict, made: dict, args) -> dict:
         for _ in range(args.rounds):
             rounds["bare"].append(run(f"{bare_url}/scan", bodies=bodies, clients=args.clients, seconds=args.seconds))
             for name in ("floor", "audited"):
-                rounds[name].append(run(f"{floor_url}/bench/{name}", bodies=bodies, headers=headers, clients=args.clients,
-                                        seconds=args.seconds, check=genuine))
-            rounds["scan"].append(run(f"{app_url}/api/v1/scans", bodies=bodies, headers=headers, clients=args.clients,
-                                      seconds=args.seconds, check=genuine))
+                rounds[name].append(
+                    run(
+                        f"{floor_url}/bench/{name}",
+                        bodies=bodies,
+                        headers=headers,
+                        clients=args.clients,
+                        seconds=args.seconds,
+                        check=genuine,
+                    )
+                )
+            rounds["scan"].append(
+                run(
+                    f"{app_url}/api/v1/scans",
+                    bodies=bodies,
+                    headers=headers,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    check=genuine,
+                )
+            )
     finally:
         for server in (app_server, bare_server, floor_server):
             server.terminate()
@@ -226,8 +291,13 @@ def _scan_figures(env: dict, made: dict, args) -> dict:
     out = {}
     for name, results in rounds.items():
         best = max(results, key=lambda r: r.throughput)
-        out[name] = {"rps": best.throughput, "p50": best.percentile(50), "p99": best.percentile(99), "errors": best.errors,
-                     "all_rps": [round(r.throughput) for r in results]}
+        out[name] = {
+            "rps": best.throughput,
+            "p50": best.percentile(50),
+            "p99": best.percentile(99),
+            "errors": best.errors,
+            "all_rps": [round(r.throughput) for r in results],
+        }
     return out
 
 
@@ -241,8 +311,12 @@ def _prepare(label: str, url: str, data_dir: Path, args) -> dict:
             leftover.unlink()
         data_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        subprocess.run([sys.executable, str(HERE / "generate.py"), "--persons", str(args.persons), "--audit", str(args.audit)],
-                       env=env, cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "generate.py"), "--persons", str(args.persons), "--audit", str(args.audit)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
         marker.write_text(f"{time.perf_counter() - started:.1f}")
     return env
 
@@ -282,22 +356,61 @@ def _table(results: dict[str, dict], args) -> str:
     rows.append(("service stack, no-op route req/s", *get(lambda r: f"{r['scan']['floor']['rps']:,.0f}")))
     rows.append(("  no-op / bare", *get(lambda r: f"{r['scan']['floor']['rps'] / r['scan']['bare']['rps']:.2f}")))
     rows.append(("service stack + audit append only req/s", *get(lambda r: f"{r['scan']['audited']['rps']:,.0f}")))
-    rows.append(("  audit only / bare", *get(lambda r: f"{r['scan']['audited']['rps'] / r['scan']['bare']['rps']:.2f}")))
+    rows.append(
+        ("  audit only / bare", *get(lambda r: f"{r['scan']['audited']['rps'] / r['scan']['bare']['rps']:.2f}"))
+    )
     rows.append(("scan req/s", *get(lambda r: f"{r['scan']['scan']['rps']:,.0f}")))
-    rows.append(("scan / bare  (target >= 0.5)", *get(lambda r: f"{r['scan']['scan']['rps'] / r['scan']['bare']['rps']:.2f}")))
-    rows.append(("bare p50 / p99 ms", *get(lambda r: f"{r['scan']['bare']['p50']:.1f} / {r['scan']['bare']['p99']:.1f}")))
-    rows.append(("no-op p50 / p99 ms", *get(lambda r: f"{r['scan']['floor']['p50']:.1f} / {r['scan']['floor']['p99']:.1f}")))
-    rows.append(("audit only p50 / p99 ms", *get(lambda r: f"{r['scan']['audited']['p50']:.1f} / {r['scan']['audited']['p99']:.1f}")))
-    rows.append(("scan p50 / p99 ms  (target p99 <= 50)", *get(lambda r: f"{r['scan']['scan']['p50']:.1f} / {r['scan']['scan']['p99']:.1f}")))
-    rows.append(("scan errors", *get(lambda r: str(sum(r['scan']['scan']['errors'].values())))))
-    rows.append(("search p50 / p95 ms  (target p95 <= 100)", *get(lambda r: f"{r['search']['all']['p50']:.1f} / {r['search']['all']['p95']:.1f}")))
+    rows.append(
+        ("scan / bare  (target >= 0.5)", *get(lambda r: f"{r['scan']['scan']['rps'] / r['scan']['bare']['rps']:.2f}"))
+    )
+    rows.append(
+        ("bare p50 / p99 ms", *get(lambda r: f"{r['scan']['bare']['p50']:.1f} / {r['scan']['bare']['p99']:.1f}"))
+    )
+    rows.append(
+        ("no-op p50 / p99 ms", *get(lambda r: f"{r['scan']['floor']['p50']:.1f} / {r['scan']['floor']['p99']:.1f}"))
+    )
+    rows.append(
+        (
+            "audit only p50 / p99 ms",
+            *get(lambda r: f"{r['scan']['audited']['p50']:.1f} / {r['scan']['audited']['p99']:.1f}"),
+        )
+    )
+    rows.append(
+        (
+            "scan p50 / p99 ms  (target p99 <= 50)",
+            *get(lambda r: f"{r['scan']['scan']['p50']:.1f} / {r['scan']['scan']['p99']:.1f}"),
+        )
+    )
+    rows.append(("scan errors", *get(lambda r: str(sum(r["scan"]["scan"]["errors"].values())))))
+    rows.append(
+        (
+            "search p50 / p95 ms  (target p95 <= 100)",
+            *get(lambda r: f"{r['search']['all']['p50']:.1f} / {r['search']['all']['p95']:.1f}"),
+        )
+    )
     for kind in next(iter(results.values()))["search"]["by_kind"]:
-        rows.append((f"  {kind} p50 / p95", *get(lambda r: f"{r['search']['by_kind'][kind]['p50']:.1f} / {r['search']['by_kind'][kind]['p95']:.1f}")))
+        rows.append(
+            (
+                f"  {kind} p50 / p95",
+                *get(
+                    lambda r, kind=kind: (
+                        f"{r['search']['by_kind'][kind]['p50']:.1f} / {r['search']['by_kind'][kind]['p95']:.1f}"
+                    )
+                ),
+            )
+        )
     rows.append(("audit verify records/s  (target >= 200,000)", *get(lambda r: f"{r['verify']['rate']:,.0f}")))
-    rows.append(("  records / per CPU-second of verifier", *get(lambda r: f"{r['verify']['records']:,} / {r['verify']['cpu_rate']:,.0f}")))
+    rows.append(
+        (
+            "  records / per CPU-second of verifier",
+            *get(lambda r: f"{r['verify']['records']:,} / {r['verify']['cpu_rate']:,.0f}"),
+        )
+    )
     widths = [max(len(row[i]) for row in rows + [("", *results)]) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(("", *results), widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines = [
+        "| " + " | ".join(cell.ljust(w) for cell, w in zip(("", *results), widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     lines += ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -309,12 +422,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=200_000)
     parser.add_argument("--audit", type=int, default=2_000_000)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/scale_db",
-                        help="a throw-away database: it is dropped and recreated unless --reuse finds it generated")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/scale_db",
+        help="a throw-away database: it is dropped and recreated unless --reuse finds it generated",
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--workdir", default="/tmp/lifeline-scale")
-    parser.add_argument("--reuse", action="store_true", help="keep data generated by an earlier run with the same sizes")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep data generated by an earlier run with the same sizes"
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
@@ -326,8 +444,10 @@ def main() -> None:
         results["SQLite"] = run_backend("SQLite", "", args)
     if not args.no_postgres:
         results["PostgreSQL"] = run_backend("PostgreSQL", args.postgres, args)
-    print(f"\n{args.persons:,} persons, {args.audit:,} audit records; best of {args.rounds} alternating rounds of "
-          f"{args.seconds:g} s, load average {os.getloadavg()[0]:.1f} at the end\n")
+    print(
+        f"\n{args.persons:,} persons, {args.audit:,} audit records; best of {args.rounds} alternating rounds of "
+        f"{args.seconds:g} s, load average {os.getloadavg()[0]:.1f} at the end\n"
+    )
     print(_table(results, args))
 
 

@@ -12,6 +12,7 @@ trip, 1.6 Mbit/s down, 750 kbit/s up; Lighthouse's mobile profile). Targets: p95
 and <= 1 s. Then a fresh browser profile opens /ems/ once: bytes on the wire (compressed),
 page and service-worker install together, without the wasm decoder. Target: <= 200 KB.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 FOUR_G = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
 TARGETS_MS = {"loopback": 200, "4G-like": 1000}
 FIRST_LOAD_TARGET = 200 * 1024
@@ -75,7 +82,8 @@ actor = Actor(user_id=None, name="benchmark", source=Source.staff)
 with Session(db.get_engine()) as session:
     person = session.exec(select(Person).where(Person.external_ref == {PERSON!r})).one()
     card = cards.ensure_issued(session=session, actor=actor, person_id=person.id)
-    _, code = devices.create(session=session, actor=actor, data=DeviceCreate(name="benchmark", organisation="benchmark"))
+    device = DeviceCreate(name="benchmark", organisation="benchmark")
+    _, code = devices.create(session=session, actor=actor, data=device)
     print(json.dumps({{"qr": card.qr_text, "code": code}}))
 """
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
@@ -97,7 +105,9 @@ def _scan_times(page, qr: str, scans: int) -> list[float]:
     for index in range(scans):
         # The app's entry for text from any source (camera, link, scanner): location.hash → handleText.
         page.evaluate("(qr) => { location.hash = '#qr=' + encodeURIComponent(qr) }", qr)
-        page.wait_for_function("(n) => performance.getEntriesByName('lifeline:scan').length >= n", arg=index + 1, timeout=30_000)
+        page.wait_for_function(
+            "(n) => performance.getEntriesByName('lifeline:scan').length >= n", arg=index + 1, timeout=30_000
+        )
     return page.evaluate("performance.getEntriesByName('lifeline:scan').map((m) => m.duration)")
 
 
@@ -106,8 +116,10 @@ def _report(label: str, times: list[float]) -> bool:
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     median = statistics.median(ordered)
     ok = p95 <= TARGETS_MS[label]
-    print(f"{label:<9} scans={len(times)}  median={median:7.1f} ms  p95={p95:7.1f} ms  max={ordered[-1]:7.1f} ms"
-          f"  (target p95 <= {TARGETS_MS[label]} ms: {'met' if ok else 'MISSED'})")
+    print(
+        f"{label:<9} scans={len(times)}  median={median:7.1f} ms  p95={p95:7.1f} ms  max={ordered[-1]:7.1f} ms"
+        f"  (target p95 <= {TARGETS_MS[label]} ms: {'met' if ok else 'MISSED'})"
+    )
     return ok
 
 
@@ -131,9 +143,13 @@ def _first_load(browser, url: str) -> bool:
     wasm = sum(s for u, s, _ in sizes if u.endswith(".wasm"))
     rest = sum(s for u, s, _ in sizes if not u.endswith(".wasm"))
     ok = rest <= FIRST_LOAD_TARGET
-    print(f"first load: {rest / 1024:.1f} KB on the wire in {len([u for u, _, _ in sizes if not u.endswith('.wasm')])} responses "
-          f"(page + service-worker install, compressed, without the decoder; target <= 200 KB: {'met' if ok else 'MISSED'}); "
-          f"zxing_reader.wasm {wasm / 1024:.1f} KB")
+    print(
+        f"first load: {rest / 1024:.1f} KB on the wire "
+        f"in {len([u for u, _, _ in sizes if not u.endswith('.wasm')])} responses "
+        "(page + service-worker install, compressed, without the decoder; "
+        f"target <= 200 KB: {'met' if ok else 'MISSED'}); "
+        f"zxing_reader.wasm {wasm / 1024:.1f} KB"
+    )
     return ok
 
 
@@ -144,13 +160,25 @@ def main(scans: int) -> int:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-        env |= {"LIFELINE_ENVIRONMENT": "development", "LIFELINE_DATA_DIR": directory, "LIFELINE_DATABASE_URL": "",
-                "LIFELINE_PUBLIC_URL": url, "PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS": "1"}
+        env |= {
+            "LIFELINE_ENVIRONMENT": "development",
+            "LIFELINE_DATA_DIR": directory,
+            "LIFELINE_DATABASE_URL": "",
+            "LIFELINE_PUBLIC_URL": url,
+            "PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS": "1",
+        }
         made = _prepare(env)
         password = json.loads((Path(directory) / "demo-logins.json").read_text())["paramedic"]
-        server = subprocess.Popen(_lifeline() + ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=directory,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"  # the driver counts the service worker's fetches too
+        server = subprocess.Popen(
+            _lifeline() + ["serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = (
+            "1"  # the driver counts the service worker's fetches too
+        )
         try:
             _wait(url, server)
             with sync_playwright() as playwright:

@@ -5,6 +5,7 @@
 Keys are imported once into a KeySet, as the server does per JWKS version; the revocation
 list holds 10,000 entries so its lookup is part of the figure. Target: >= 10,000/s.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,9 @@ def main(seconds: float) -> None:
         )
         keys = store.verification_keys()
         entries = [RevocationEntry(card_id=new_card_id(), serial=1, reason="cancelled") for _ in range(10_000)]
-        revocations = verify_revocation_document(build_revocation_document(entries=entries, version=1, keystore=store), keys)
+        revocations = verify_revocation_document(
+            build_revocation_document(entries=entries, version=1, keystore=store), keys
+        )
     assert verify(card.text, keys=keys, revocations=revocations, now=now).status is Status.GENUINE
 
     count = 0
@@ -47,7 +50,10 @@ def main(seconds: float) -> None:
         count += 100
     rate = count / (time.perf_counter() - started)
     verdict = "meets" if rate >= TARGET_PER_SECOND else "BELOW"
-    print(f"{rate:,.0f} verifications/s on one core ({count:,} in {seconds:g} s; {verdict} the {TARGET_PER_SECOND:,}/s target)")
+    print(
+        f"{rate:,.0f} verifications/s on one core "
+        f"({count:,} in {seconds:g} s; {verdict} the {TARGET_PER_SECOND:,}/s target)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ signed QR (0.42 mm modules, 4-module quiet zone) with the card number. Back: eme
 contacts and short instructions for crews and finders. Text shrinks to fit the card (the
 name never below 10 pt) and a card that still does not fit is refused, never clipped.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,7 +16,19 @@ from reportlab.pdfgen.canvas import Canvas
 
 from card_printing import fonts, qr
 from card_printing.data import Issuer, PersonData
-from card_printing.layout import A4_HEIGHT, A4_WIDTH, INK, MM, NAVY, Line, date_both, draw_lines, height, paragraph, star_of_life
+from card_printing.layout import (
+    A4_HEIGHT,
+    A4_WIDTH,
+    INK,
+    MM,
+    NAVY,
+    Line,
+    date_both,
+    draw_lines,
+    height,
+    paragraph,
+    star_of_life,
+)
 
 CARD_W, CARD_H = 85.6 * MM, 54 * MM
 INSET = 3 * MM  # card printers and cutting both need a safe distance from the edge
@@ -66,17 +79,29 @@ def _front_lines(person: PersonData, today: date, width: float, scale: float) ->
         return round(size * scale, 2)
 
     name_size, names = fonts.fit(person.name, width, size=max(10, s(15)), min_size=10, bold=True)
-    lines = [Line("氏名", s(6.5)), *[Line(n, name_size, True) for n in names], *paragraph(person.kana, width, s(7.5)),
-             *_shrunk(f"生年月日 {date_both(person.birth_date)}", width, s(7.5), space_before=s(1.5))]
+    lines = [
+        Line("氏名", s(6.5)),
+        *[Line(n, name_size, True) for n in names],
+        *paragraph(person.kana, width, s(7.5)),
+        *_shrunk(f"生年月日 {date_both(person.birth_date)}", width, s(7.5), space_before=s(1.5)),
+    ]
     for title, doctor in (("かかりつけ医", person.family_doctor), ("二人目の主治医", person.second_doctor)):
         if doctor is None:
             if title == "かかりつけ医":
                 lines += paragraph("かかりつけ医：登録なし", width, s(7.5), space_before=s(2.5))
             continue
-        lines += _shrunk(title + (f"（{doctor.specialty}）" if doctor.specialty else ""), width, s(6.5), bold=True, space_before=s(2.5))
+        lines += _shrunk(
+            title + (f"（{doctor.specialty}）" if doctor.specialty else ""),
+            width,
+            s(6.5),
+            bold=True,
+            space_before=s(2.5),
+        )
         if doctor.institution:
             lines += _shrunk(doctor.institution, width, s(8), bold=True)
-        lines += _shrunk(f"{doctor.name} 医師" + (f"　☎ {doctor.phone}" if doctor.phone else ""), width, s(8.5), bold=True)
+        lines += _shrunk(
+            f"{doctor.name} 医師" + (f"　☎ {doctor.phone}" if doctor.phone else ""), width, s(8.5), bold=True
+        )
     return lines
 
 
@@ -105,10 +130,12 @@ def _back_lines(person: PersonData, issuer: Issuer, width: float, scale: float) 
             lines += paragraph(f"{who}　☎ {c.phone}", width, s(8), bold=True, space_before=s(1.5))
     if not person.contacts:
         lines += paragraph("（登録なし）", width, s(9))
-    notes = ("救急隊・医療機関の方へ：表面のQRコードを読み取ると、この方の救急医療情報（アレルギー・服薬・持病など）を確認できます。QRコードに個人情報は含まれていません。",
-             "自宅の冷蔵庫にも救急医療情報シートがあります。",
-             f"このカードを拾われた方は、{issuer.office}（{issuer.phone}）へお届けください。",
-             "なくしたときは市へご連絡ください。再発行すると、古いカードは使えなくなります。")
+    notes = (
+        "救急隊・医療機関の方へ：表面のQRコードを読み取ると、この方の救急医療情報（アレルギー・服薬・持病など）を確認できます。QRコードに個人情報は含まれていません。",
+        "自宅の冷蔵庫にも救急医療情報シートがあります。",
+        f"このカードを拾われた方は、{issuer.office}（{issuer.phone}）へお届けください。",
+        "なくしたときは市へご連絡ください。再発行すると、古いカードは使えなくなります。",
+    )
     for i, note in enumerate(notes):
         lines += paragraph(note, width, s(6.5), bold=i == 0, space_before=s(2.5) if i == 0 else s(0.8))
     return lines
@@ -149,7 +176,14 @@ def draw_front(canvas: Canvas, layout: CardLayout, *, x: float, y: float, issuer
     canvas.setFillColorRGB(*INK)
     # Below the quiet zone, never in it: the glyphs' tops stay under the symbol's margin.
     fonts.draw(canvas, qr_x + side / 2, qr_y - 2.3 * MM, "救急隊用QRコード", 6.5, bold=True, align="centre")
-    fonts.draw(canvas, qr_x + side / 2, qr_y - 5.0 * MM, number, min(6.5, (side - 2 * MM) / fonts.width(number, 1)), align="centre")
+    fonts.draw(
+        canvas,
+        qr_x + side / 2,
+        qr_y - 5.0 * MM,
+        number,
+        min(6.5, (side - 2 * MM) / fonts.width(number, 1)),
+        align="centre",
+    )
     draw_lines(canvas, x + INSET, y + CARD_H - BAND_H - 1 * MM, layout.front)
     return placement
 
@@ -194,7 +228,13 @@ def _crop_marks(canvas: Canvas) -> None:
 def _sheet_note(canvas: Canvas, side: str) -> None:
     # Left of the middle crop mark, so the two never touch.
     canvas.setFillGray(0.25)
-    fonts.draw(canvas, GRID_LEFT + 2 * MM, A4_HEIGHT - 8.5 * MM, f"かかりつけ医カード {side}｜A4名刺用紙 91×55mm 10面｜100%で印刷", 6.5)
+    fonts.draw(
+        canvas,
+        GRID_LEFT + 2 * MM,
+        A4_HEIGHT - 8.5 * MM,
+        f"かかりつけ医カード {side}｜A4名刺用紙 91×55mm 10面｜100%で印刷",
+        6.5,
+    )
 
 
 def draw_ten_up(canvas: Canvas, layouts: Sequence[CardLayout], *, issuer: Issuer) -> CardResult:

@@ -3,6 +3,7 @@
 ``app.printing.snapshots`` loads them in a handful of queries. Printed text is always
 Japanese (the paper goes to the household, whatever the clerk's UI language).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ A character the font lacks would print as an empty box (tofu) or nothing at all,
 is checked before anything is drawn: ``missing_glyphs`` finds such characters for the staff
 report and the print checks, and ``draw`` refuses them as a last guard.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ _FILES = {REGULAR: "BIZUDGothic-Regular.ttf", BOLD: "BIZUDGothic-Bold.ttf"}
 _IGNORABLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _SPACES = re.compile(r"[\t\r\n\u00a0\u2000-\u200a\u202f\u205f]+")
 # Kinsoku shori (JIS X 4051): these may not start a line ...
-NO_START = frozenset("、。，．,.)）]］｝〕〉》」』】〙〗〟’”ゝゞーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎゕゖ・：；！？!?:;")
+NO_START = frozenset(
+    "、。，．,.)）]］｝〕〉》」』】〙〗〟’”ゝゞーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎゕゖ・：；！？!?:;"
+)
 # ... and these may not end one.
 NO_END = frozenset("(（[［｛〔〈《「『【〘〖〝‘“")
 # Runs of visible ASCII (phone numbers, doses, codes) stay together when a line is broken.
@@ -138,7 +141,9 @@ def _wrap_units(units: list[str], limit: float, widths: dict[str, float]) -> lis
     return lines
 
 
-def fit(text: str, max_width: float, *, size: float, min_size: float, bold: bool = False, max_lines: int | None = None) -> tuple[float, list[str]]:
+def fit(
+    text: str, max_width: float, *, size: float, min_size: float, bold: bool = False, max_lines: int | None = None
+) -> tuple[float, list[str]]:
     """Shrink ``text`` down to ``min_size`` to keep it on one line, then wrap it at that size."""
     text = clean(text)
     current = size
@@ -150,7 +155,9 @@ def fit(text: str, max_width: float, *, size: float, min_size: float, bold: bool
     return current, lines
 
 
-def draw(canvas: Canvas, x: float, y: float, text: str, size: float, *, bold: bool = False, align: str = "left") -> float:
+def draw(
+    canvas: Canvas, x: float, y: float, text: str, size: float, *, bold: bool = False, align: str = "left"
+) -> float:
     """Draw one line of text (``align``: left, right or centre on ``x``); returns its width.
 
     The PDF operators are written directly, with the subsets reportlab assigns for the
@@ -167,8 +174,13 @@ def draw(canvas: Canvas, x: float, y: float, text: str, size: float, *, bold: bo
             raise MissingGlyph(f"no glyph for {missing_glyphs(text)!r} in {text!r}")
         font = _fonts()[BOLD if bold else REGULAR].ttf
         doc = canvas._doc  # reportlab's own text objects reach the document the same way
-        encoded = (width(text, 1, bold=bold), [(font.getSubsetInternalName(subset, doc), escapePDF(chunk))
-                                               for subset, chunk in font.splitString(text, doc)])
+        encoded = (
+            width(text, 1, bold=bold),
+            [
+                (font.getSubsetInternalName(subset, doc), escapePDF(chunk))
+                for subset, chunk in font.splitString(text, doc)
+            ],
+        )
         if cache is not None:
             cache[key] = encoded
     w = encoded[0] * size

@@ -3,6 +3,7 @@
 No substitute is ever chosen silently for a person's own name: staff set 印刷用の表記. An
 emergency contact's name prints as its kana reading; anything else refuses the print.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,16 @@ class GlyphChecker:
     def check(self, label: str, text: str | None, substitute: str = "") -> list[str]:
         missing = fonts.missing_glyphs(text)
         if missing:
-            self.found.append(GlyphProblem(person_id=self.person_id, person_name=self.person_name, field=label,
-                                           text=fonts.clean(text), chars=tuple(missing), substitute=substitute))
+            self.found.append(
+                GlyphProblem(
+                    person_id=self.person_id,
+                    person_name=self.person_name,
+                    field=label,
+                    text=fonts.clean(text),
+                    chars=tuple(missing),
+                    substitute=substitute,
+                )
+            )
         return missing
 
     def contact_name(self, *, name: str, kana: str) -> str:

@@ -1,4 +1,5 @@
 """A household's 救急医療情報収納セット: the letter, one sheet per member, the sticker sheet."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

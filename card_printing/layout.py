@@ -1,4 +1,5 @@
 """Shared page geometry and drawing pieces: lines of text with badges, boxes, dates in 和暦 and 西暦."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,7 +35,9 @@ def fill_colour(canvas: Canvas, rgb: tuple[float, float, float]) -> None:
     canvas.addLiteral(_colour(tuple(rgb), "rg"))
 
 
-def box(canvas: Canvas, x: float, y: float, w: float, h: float, *, fill=None, stroke=None, line_width: float = 0.8) -> None:
+def box(
+    canvas: Canvas, x: float, y: float, w: float, h: float, *, fill=None, stroke=None, line_width: float = 0.8
+) -> None:
     """A rectangle, filled and/or outlined (colours as RGB tuples)."""
     ops = [_colour(tuple(fill), "rg")] if fill else []
     if stroke:
@@ -43,7 +46,9 @@ def box(canvas: Canvas, x: float, y: float, w: float, h: float, *, fill=None, st
     canvas.addLiteral(" ".join(ops))
 
 
-def rules(canvas: Canvas, segments: Sequence[tuple[float, float, float, float]], *, grey: float, line_width: float) -> None:
+def rules(
+    canvas: Canvas, segments: Sequence[tuple[float, float, float, float]], *, grey: float, line_width: float
+) -> None:
     """Straight lines (x0, y0, x1, y1) in one path."""
     path = " ".join(f"{x0:.2f} {y0:.2f} m {x1:.2f} {y1:.2f} l" for x0, y0, x1, y1 in segments)
     canvas.addLiteral(f"q {grey:.3f} G {line_width:.2f} w {path} S Q")
@@ -80,15 +85,23 @@ def badge_width(label: str, size: float) -> float:
     return fonts.width(label, size, bold=True) + size * 0.8
 
 
-def paragraph(text: str, width: float, size: float, *, bold: bool = False, prefix: str = "", badges: tuple[str, ...] = (),
-              space_before: float = 0.0) -> list[Line]:
+def paragraph(
+    text: str,
+    width: float,
+    size: float,
+    *,
+    bold: bool = False,
+    prefix: str = "",
+    badges: tuple[str, ...] = (),
+    space_before: float = 0.0,
+) -> list[Line]:
     """``prefix`` + ``text`` wrapped into ``width``, continuation lines hanging under the text."""
     hang = fonts.width(prefix, size, bold=bold)
     first_room = width - hang - sum(badge_width(b, size) + size * 0.3 for b in badges)
     text = text.strip()
     lines = fonts.wrap(text, max(first_room, size * 2), size, bold=bold)
     head = lines[0]
-    rest = fonts.wrap(text[len(head):].strip(), width - hang, size, bold=bold) if len(lines) > 1 else []
+    rest = fonts.wrap(text[len(head) :].strip(), width - hang, size, bold=bold) if len(lines) > 1 else []
     out = [Line(head, size, bold, badges=badges, space_before=space_before, lead=prefix)]
     out += [Line(line, size, bold, indent=hang) for line in rest if line]
     return out

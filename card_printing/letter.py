@@ -5,6 +5,7 @@ Only the address block and the access code differ between households. The rest o
 letter is drawn once per document as a form XObject and placed under the address, so a
 batch of a thousand letters costs little more than their addresses and codes.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -37,44 +38,81 @@ class _Block:
 
 def format_code(code: str) -> str:
     """ABCD-EFGH-JKLM: groups of four are easier to read out and to type."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def _address(household: HouseholdData) -> list[Line]:
     home = household.home
     lines = [Line(f"〒{home.postal_code}", BODY)] if home.postal_code else []
     lines += paragraph(home.address, WIDTH * 0.6, BODY)
-    return lines + [Line(f"{m.name} 様", HEAD, True, space_before=1.5 * MM if i == 0 else 0) for i, m in enumerate(household.printable)]
+    return lines + [
+        Line(f"{m.name} 様", HEAD, True, space_before=1.5 * MM if i == 0 else 0)
+        for i, m in enumerate(household.printable)
+    ]
 
 
 def _body(issuer: Issuer) -> list[_Block]:
     """Everything below the address; the same for every household."""
+
     def section(title: str, *texts: str) -> _Block:
         lines = paragraph(title, WIDTH, HEAD, bold=True, space_before=3 * MM)
         for text in texts:
             lines += paragraph(text, WIDTH - 4 * MM, BODY, prefix="・" if len(texts) > 1 else "　")
         return _Block(lines)
 
-    box = [Line("住民用アクセスコード", BODY, True), Line("", CODE, True, space_before=1 * MM),
-           *paragraph(f"利用者ページ：{issuer.public_url}", WIDTH - 10 * MM, BODY, space_before=1 * MM),
-           *paragraph("ご本人とご家族専用です。他の人には教えないでください。入力するとき、ハイフン（-）は不要です。"
-                      "新しいコードを発行すると、このコードは使えなくなります。", WIDTH - 10 * MM, BODY)]
+    box = [
+        Line("住民用アクセスコード", BODY, True),
+        Line("", CODE, True, space_before=1 * MM),
+        *paragraph(f"利用者ページ：{issuer.public_url}", WIDTH - 10 * MM, BODY, space_before=1 * MM),
+        *paragraph(
+            "ご本人とご家族専用です。他の人には教えないでください。入力するとき、ハイフン（-）は不要です。"
+            "新しいコードを発行すると、このコードは使えなくなります。",
+            WIDTH - 10 * MM,
+            BODY,
+        ),
+    ]
     return [
-        _Block([Line("救急医療情報キットをお届けします", 18, True, space_before=6 * MM),
-                *paragraph("日頃より市政にご理解とご協力をいただき、ありがとうございます。"
-                           "このキット（救急医療情報収納セット）は、救急車を呼んだときに、救急隊が持病・お薬・アレルギー・"
-                           "かかりつけ医・緊急連絡先をすぐに確かめるためのものです。", WIDTH, BODY, space_before=3 * MM)]),
-        section("キットの中身", "救急医療情報シート（宛名の方お一人に1枚）", "ステッカー 2枚（冷蔵庫の扉用・玄関ドアの内側用）",
-                "保険の資格確認書とお薬手帳のコピーも、シートと一緒に入れてください"),
-        section("置き場所", "シートは封筒に入れ、冷蔵庫のドアポケットに立てて入れてください",
-                "ステッカーは冷蔵庫の扉と玄関ドアの内側に貼ってください（救急隊の目印）",
-                "かかりつけ医カードは、財布など、いつも持ち歩くものに入れてください"),
-        section("内容が変わったとき", "お薬・病気・かかりつけ医・連絡先が変わったら、シートの「変更メモ」に書き込み、市にお知らせください",
-                "下のアクセスコードを使うと、ご家族がインターネットで確認・更新し、新しいシートを印刷できます"),
+        _Block(
+            [
+                Line("救急医療情報キットをお届けします", 18, True, space_before=6 * MM),
+                *paragraph(
+                    "日頃より市政にご理解とご協力をいただき、ありがとうございます。"
+                    "このキット（救急医療情報収納セット）は、救急車を呼んだときに、救急隊が持病・お薬・アレルギー・"
+                    "かかりつけ医・緊急連絡先をすぐに確かめるためのものです。",
+                    WIDTH,
+                    BODY,
+                    space_before=3 * MM,
+                ),
+            ]
+        ),
+        section(
+            "キットの中身",
+            "救急医療情報シート（宛名の方お一人に1枚）",
+            "ステッカー 2枚（冷蔵庫の扉用・玄関ドアの内側用）",
+            "保険の資格確認書とお薬手帳のコピーも、シートと一緒に入れてください",
+        ),
+        section(
+            "置き場所",
+            "シートは封筒に入れ、冷蔵庫のドアポケットに立てて入れてください",
+            "ステッカーは冷蔵庫の扉と玄関ドアの内側に貼ってください（救急隊の目印）",
+            "かかりつけ医カードは、財布など、いつも持ち歩くものに入れてください",
+        ),
+        section(
+            "内容が変わったとき",
+            "お薬・病気・かかりつけ医・連絡先が変わったら、シートの「変更メモ」に書き込み、市にお知らせください",
+            "下のアクセスコードを使うと、ご家族がインターネットで確認・更新し、新しいシートを印刷できます",
+        ),
         _Block(box, boxed=True),
-        section("かかりつけ医カードをなくしたとき", f"{issuer.office}（電話 {issuer.phone}）へご連絡ください。新しいカードをお送りします。"
-                "なくしたカードは使えなくなり、拾った人が情報を見ることはできません。"),
-        _Block(paragraph(f"お問い合わせ：{issuer.office}　電話 {issuer.phone}", WIDTH, BODY, bold=True, space_before=4 * MM)),
+        section(
+            "かかりつけ医カードをなくしたとき",
+            f"{issuer.office}（電話 {issuer.phone}）へご連絡ください。新しいカードをお送りします。"
+            "なくしたカードは使えなくなり、拾った人が情報を見ることはできません。",
+        ),
+        _Block(
+            paragraph(
+                f"お問い合わせ：{issuer.office}　電話 {issuer.phone}", WIDTH, BODY, bold=True, space_before=4 * MM
+            )
+        ),
     ]
 
 
@@ -89,9 +127,21 @@ def _draw_blocks(canvas: Canvas, blocks: list[_Block], top: float, code: str = "
         canvas.setFillColorRGB(*PALE)
         canvas.setStrokeColorRGB(*NAVY)
         canvas.setLineWidth(1.5)
-        canvas.roundRect(LEFT, y - height(block.lines) - BOX_PAD, WIDTH, height(block.lines) + 1.5 * BOX_PAD, 3 * MM, stroke=1, fill=1)
+        canvas.roundRect(
+            LEFT,
+            y - height(block.lines) - BOX_PAD,
+            WIDTH,
+            height(block.lines) + 1.5 * BOX_PAD,
+            3 * MM,
+            stroke=1,
+            fill=1,
+        )
         canvas.setFillColorRGB(*INK)
-        lines = [block.lines[0], Line(format_code(code), CODE, True, space_before=1 * MM), *block.lines[2:]] if code else block.lines
+        lines = (
+            [block.lines[0], Line(format_code(code), CODE, True, space_before=1 * MM), *block.lines[2:]]
+            if code
+            else block.lines
+        )
         draw_lines(canvas, LEFT + 5 * MM, y - 1 * MM, lines)
         y -= block.height - BOX_PAD
 

@@ -3,6 +3,7 @@
 A batch writes to ``NAME.part`` under an exclusive lock and renames it when everything
 succeeded; a partial file nobody holds was left by an interrupted run and can be removed.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -34,7 +35,7 @@ def _open_partial(part: Path) -> BinaryIO:
 
 
 def discard_interrupted(out: Path) -> bool:
-    """Remove the partial file an interrupted batch to ``out`` left; False when there is none or a batch is writing it."""
+    """Remove the partial file an interrupted batch to ``out`` left; False when there is none or it is being written."""
     part = partial_path(out)
     try:
         fd = os.open(part, os.O_WRONLY)

@@ -6,6 +6,7 @@ their object numbers and offsets, so a batch of 100,000 pages needs the memory o
 Fonts, forms and the page tree are written by ``close``. Every document of a batch is drawn
 directly onto one such canvas (no merging of PDFs).
 """
+
 from __future__ import annotations
 
 import os
@@ -85,8 +86,16 @@ class _StreamingDocument(pdfdoc.PDFDocument):
         start = self._position
         self._emit(b"xref\n0 %d\n0000000000 65535 f \n" % number)
         for first in range(1, number, 4096):
-            self._emit(b"".join(b"%010d 00000 n \n" % self._offsets[n] for n in range(first, min(first + 4096, number))))
-        trailer = pdfdoc.PDFTrailer(startxref=start, Size=number, Root=self.Reference(self.Catalog), Info=self.Reference(self.info), ID=self.ID())
+            self._emit(
+                b"".join(b"%010d 00000 n \n" % self._offsets[n] for n in range(first, min(first + 4096, number)))
+            )
+        trailer = pdfdoc.PDFTrailer(
+            startxref=start,
+            Size=number,
+            Root=self.Reference(self.Catalog),
+            Info=self.Reference(self.info),
+            ID=self.ID(),
+        )
         self._emit(trailer.format(self))
         # On disk before the batch commits its "printed" marks, so that a crash after that commit
         # leaves a complete FILE.part, never marks for pages that were still in a buffer.

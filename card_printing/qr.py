@@ -15,6 +15,7 @@ A card's QR text never changes after issuance, so its symbol is encoded once, wh
 issued, and stored with it (``to_bytes``/``from_bytes``, format in docs/card-format.md §2); a
 print only unpacks it. Nothing here touches the database: callers hand over the bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,9 +26,8 @@ from functools import lru_cache
 from typing import Literal
 
 import segno
-from segno import consts
 from reportlab.pdfgen.canvas import Canvas
-
+from segno import consts
 
 ERROR_LEVEL = "M"
 QUIET_ZONE = 4  # modules of light margin on each side (ISO/IEC 18004 minimum)
@@ -77,7 +77,9 @@ class QrPlacement:
 def _segno(segments: Sequence[QrSegment], mask: int = 0) -> segno.QRCode:
     # Explicit modes: segno refuses text its mode cannot encode (a lower-case host, a letter among
     # the digits) rather than silently choosing a bigger mode and a bigger symbol.
-    return segno.make([(s.text, _MODES[s.mode]) for s in segments], error=ERROR_LEVEL, mask=mask, micro=False, boost_error=False)
+    return segno.make(
+        [(s.text, _MODES[s.mode]) for s in segments], error=ERROR_LEVEL, mask=mask, micro=False, boost_error=False
+    )
 
 
 class _Layout:
@@ -98,7 +100,7 @@ class _Layout:
 
     def unpack(self, value: int) -> tuple[str, ...]:
         bits = format(value, f"0{self.bits}b")[::-1]
-        return tuple(bits[4 + i * self.stride: 4 + i * self.stride + self.n] for i in range(self.n))
+        return tuple(bits[4 + i * self.stride : 4 + i * self.stride + self.n] for i in range(self.n))
 
 
 def _runs_penalty(x: int) -> int:
@@ -144,10 +146,17 @@ def _transpose(lines: Sequence[str]) -> tuple[str, ...]:
 @lru_cache
 def _mask_deltas(version: int) -> tuple[tuple[int, int], ...]:
     """Per mask: what turns segno's mask-0 symbol of this version into its mask-k symbol (rows, columns packed)."""
-    reference = [_lines(segno.make("0", version=version, error=ERROR_LEVEL, mask=k, boost_error=False)) for k in range(8)]
+    reference = [
+        _lines(segno.make("0", version=version, error=ERROR_LEVEL, mask=k, boost_error=False)) for k in range(8)
+    ]
     layout = _Layout(len(reference[0]))
-    return tuple((layout.pack(ref) ^ layout.pack(reference[0]),
-                  layout.pack(_transpose(ref)) ^ layout.pack(_transpose(reference[0]))) for ref in reference)
+    return tuple(
+        (
+            layout.pack(ref) ^ layout.pack(reference[0]),
+            layout.pack(_transpose(ref)) ^ layout.pack(_transpose(reference[0])),
+        )
+        for ref in reference
+    )
 
 
 def encode(segments: Sequence[QrSegment]) -> QrSymbol:
@@ -186,9 +195,11 @@ def from_bytes(data: bytes, *, text: str) -> QrSymbol:
     if len(body) != (size * size + 7) // 8:
         raise ValueError("the stored QR symbol has the wrong length")
     bits = format(int.from_bytes(body, "big"), f"0{8 * len(body)}b")
-    if "1" in bits[size * size:]:
+    if "1" in bits[size * size :]:
         raise ValueError("the stored QR symbol's padding is not light")
-    return QrSymbol(version=data[1], mask=data[2], size=size, rows=tuple(bits[i * size:(i + 1) * size] for i in range(size)))
+    return QrSymbol(
+        version=data[1], mask=data[2], size=size, rows=tuple(bits[i * size : (i + 1) * size] for i in range(size))
+    )
 
 
 def rectangles(symbol: QrSymbol) -> list[tuple[int, int, int]]:

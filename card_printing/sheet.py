@@ -5,18 +5,34 @@ What saves lives is large and bold (≥ 14 pt): resuscitation wishes, allergies,
 The rest is 12 pt. Sections that do not fit continue on the next page under a repeated
 header; every line of text is wrapped, never clipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 
 from reportlab.pdfgen.canvas import Canvas
 
 from card_printing import fonts, qr
 from card_printing.data import Issuer, PersonData
-from card_printing.layout import (A4_HEIGHT, A4_WIDTH, INK, MM, NAVY, PALE, Line, birth_line, box, date_both, draw_lines, fill_colour,
-                                  height, paragraph, rules)
+from card_printing.layout import (
+    A4_HEIGHT,
+    A4_WIDTH,
+    INK,
+    MM,
+    NAVY,
+    PALE,
+    Line,
+    birth_line,
+    box,
+    date_both,
+    draw_lines,
+    fill_colour,
+    height,
+    paragraph,
+    rules,
+)
 
 MARGIN = 12 * MM
 LEFT, RIGHT, TOP, BOTTOM = MARGIN, A4_WIDTH - MARGIN, A4_HEIGHT - MARGIN, MARGIN
@@ -60,8 +76,12 @@ def _entries(rows, empty: str, *, flags: bool = False) -> list[list[Line]]:
         return [[Line(empty, BODY)]]
     items = []
     for entry in rows:
-        badges = tuple(b for b, on in (("抗凝固薬", entry.anticoagulant), ("インスリン", entry.insulin)) if on and flags)
-        suffix = f"〔{entry.category}〕" if entry.category and entry.category not in ("定期", "薬剤", "現在の病気") else ""
+        badges = tuple(
+            b for b, on in (("抗凝固薬", entry.anticoagulant), ("インスリン", entry.insulin)) if on and flags
+        )
+        suffix = (
+            f"〔{entry.category}〕" if entry.category and entry.category not in ("定期", "薬剤", "現在の病気") else ""
+        )
         lines = paragraph(entry.text + suffix, CONTENT_W, BIG, bold=True, prefix="● ", badges=badges)
         if entry.note:
             lines += paragraph(entry.note, CONTENT_W - 2 * BIG, SMALL, prefix="　 ")
@@ -118,8 +138,14 @@ def _inline(pairs) -> list[list[Line]]:
 def sections(person: PersonData) -> list[Section]:
     """The dataset of DESIGN.md §3 in priority order (identity is in the page header)."""
     dnar = {"exists": "あり", "none": "なし"}.get(person.dnar, "未確認")
-    acp = [paragraph(f"DNAR書面：{dnar}" + (f"　保管場所：{person.dnar_location}" if person.dnar_location else ""),
-                     CONTENT_W, BIG, bold=True)]
+    acp = [
+        paragraph(
+            f"DNAR書面：{dnar}" + (f"　保管場所：{person.dnar_location}" if person.dnar_location else ""),
+            CONTENT_W,
+            BIG,
+            bold=True,
+        )
+    ]
     if person.acp_notes:
         acp.append(paragraph(f"本人の希望：{person.acp_notes}", CONTENT_W, BODY))
     home = person.home
@@ -129,20 +155,32 @@ def sections(person: PersonData) -> list[Section]:
         Section("アレルギー・\n薬剤禁忌", _entries(person.allergies, "登録なし"), vital=True),
         Section("服用中の薬", _entries(person.medications, "登録なし", flags=True), vital=True),
         Section("病気・手術・\n植込み機器", _entries(person.conditions, "登録なし"), vital=True),
-        Section("かかりつけ医", [_doctor_item(person.family_doctor),
-                                 _doctor_item(person.second_doctor, second=True)], vital=True),
+        Section(
+            "かかりつけ医",
+            [_doctor_item(person.family_doctor), _doctor_item(person.second_doctor, second=True)],
+            vital=True,
+        ),
         Section("緊急連絡先", _contacts(person), vital=True),
-        Section("血液型・感染症", _inline((("血液型", person.blood), ("普段の様子", person.usual_state),
-                                              ("感染症", person.infection_notes)))),
+        Section(
+            "血液型・感染症",
+            _inline((("血液型", person.blood), ("普段の様子", person.usual_state), ("感染症", person.infection_notes))),
+        ),
         Section("保険", _inline(person.insurance or (("保険", "登録なし"),))),
-        Section("住所・連絡先", _inline((("住所", address), ("電話", person.phone or home.phone),
-                                       ("担当民生委員", home.welfare_commissioner)))),
-        Section("記入・確認", _inline((("最終確認", date_both(person.last_confirmed_on)), ("確認者", person.last_confirmed_by)))),
+        Section(
+            "住所・連絡先",
+            _inline(
+                (("住所", address), ("電話", person.phone or home.phone), ("担当民生委員", home.welfare_commissioner))
+            ),
+        ),
+        Section(
+            "記入・確認",
+            _inline((("最終確認", date_both(person.last_confirmed_on)), ("確認者", person.last_confirmed_by))),
+        ),
     ]
 
 
 def paginate(section_list: list[Section], first_room: float, next_room: float) -> tuple[list[list[_Part]], float]:
-    """Sections over pages (whole items where they fit, line by line when one is taller than a page); room left at the end."""
+    """Sections over pages (whole items where they fit, line by line when taller than a page); room left at the end."""
     pages: list[list[_Part]] = [[]]
     room = first_room
     for section in section_list:
@@ -171,10 +209,13 @@ def paginate(section_list: list[Section], first_room: float, next_room: float) -
 
 
 def _flags(person: PersonData) -> tuple[str, ...]:
-    flags = (("DNAR書面あり", person.dnar == "exists"), ("アレルギーあり", bool(person.allergies)),
-             ("抗凝固薬あり", any(m.anticoagulant for m in person.medications)),
-             ("インスリン使用", any(m.insulin for m in person.medications)),
-             ("植込み機器あり", any(c.category == "植込み機器" for c in person.conditions)))
+    flags = (
+        ("DNAR書面あり", person.dnar == "exists"),
+        ("アレルギーあり", bool(person.allergies)),
+        ("抗凝固薬あり", any(m.anticoagulant for m in person.medications)),
+        ("インスリン使用", any(m.insulin for m in person.medications)),
+        ("植込み機器あり", any(c.category == "植込み機器" for c in person.conditions)),
+    )
     return tuple(label for label, on in flags if on)
 
 
@@ -187,15 +228,22 @@ class _FirstHeader:
         self.qr_side = self.symbol.total * QR_MODULE if self.symbol else 0
         width = RIGHT - LEFT - (self.qr_side + 4 * MM if self.symbol else 0)
         size, names = fonts.fit(person.name, width, size=26, min_size=16, bold=True)
-        self.left = [Line("救急医療情報シート", 20, True), *paragraph("救急隊・医療機関の方へ：この方の医療情報です", width, SMALL),
-                     *[Line(n, size, True, space_before=2 * MM if i == 0 else 0) for i, n in enumerate(names)],
-                     *paragraph(person.kana, width, 13),
-                     *paragraph(f"生年月日 {birth_line(person.birth_date, today)}", width, BIG, bold=True),
-                     *paragraph(f"性別 {person.sex}　血液型 {person.blood}", width, 13)]
+        self.left = [
+            Line("救急医療情報シート", 20, True),
+            *paragraph("救急隊・医療機関の方へ：この方の医療情報です", width, SMALL),
+            *[Line(n, size, True, space_before=2 * MM if i == 0 else 0) for i, n in enumerate(names)],
+            *paragraph(person.kana, width, 13),
+            *paragraph(f"生年月日 {birth_line(person.birth_date, today)}", width, BIG, bold=True),
+            *paragraph(f"性別 {person.sex}　血液型 {person.blood}", width, 13),
+        ]
         self.caption = []
         if self.symbol:
             # Shrunk rather than wrapped: a card number broken over two lines is misread.
-            for text, size, bold in (("救急隊用QRコード", 10, True), ("読み取ると最新の情報", 9, False), (person.card.number, 8.5, False)):
+            for text, size, bold in (
+                ("救急隊用QRコード", 10, True),
+                ("読み取ると最新の情報", 9, False),
+                (person.card.number, 8.5, False),
+            ):
                 fitted, lines = fonts.fit(text, self.qr_side, size=size, min_size=6, bold=bold)
                 self.caption += [Line(line, fitted, bold) for line in lines]
         flags = _flags(person)
@@ -215,8 +263,15 @@ class _FirstHeader:
 
 
 def _continuation_header(person: PersonData, today: date) -> list[Line]:
-    return [Line("救急医療情報シート（続き）", BIG, True),
-            *paragraph(f"{person.name}（{person.kana}）　生年月日 {birth_line(person.birth_date, today)}", RIGHT - LEFT, BIG, bold=True)]
+    return [
+        Line("救急医療情報シート（続き）", BIG, True),
+        *paragraph(
+            f"{person.name}（{person.kana}）　生年月日 {birth_line(person.birth_date, today)}",
+            RIGHT - LEFT,
+            BIG,
+            bold=True,
+        ),
+    ]
 
 
 def _draw_part(canvas: Canvas, part: _Part, top: float) -> float:
@@ -233,8 +288,13 @@ def _draw_memo(canvas: Canvas, top: float) -> None:
     y = draw_lines(canvas, LEFT, top, heading) - 1 * MM
     lines = int((y - FOOTER_TOP - 1 * MM) // MEMO_LINE)
     bottom = y - lines * MEMO_LINE
-    rules(canvas, [(LEFT, y - i * MEMO_LINE, RIGHT, y - i * MEMO_LINE) for i in range(lines + 1)]
-          + [(x, y, x, bottom) for x in (LEFT, LEFT + 30 * MM, RIGHT - 32 * MM, RIGHT)], grey=0.35, line_width=0.5)
+    rules(
+        canvas,
+        [(LEFT, y - i * MEMO_LINE, RIGHT, y - i * MEMO_LINE) for i in range(lines + 1)]
+        + [(x, y, x, bottom) for x in (LEFT, LEFT + 30 * MM, RIGHT - 32 * MM, RIGHT)],
+        grey=0.35,
+        line_width=0.5,
+    )
     fill_colour(canvas, (0.35, 0.35, 0.35))
     for x, label in ((LEFT + 1.5 * MM, "日付"), (LEFT + 31.5 * MM, "変わった内容"), (RIGHT - 30.5 * MM, "書いた人")):
         fonts.draw(canvas, x, y - MEMO_LINE + 2.5 * MM, label, 9)

@@ -3,6 +3,7 @@
 A crew entering the home sees the front-door sticker first, so its message is the way to
 the kit: a door, an arrow, a fridge with the Star of Life, readable without reading.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -68,8 +69,16 @@ def _frame(canvas: Canvas, bottom: float, where: str, issuer: Issuer) -> tuple[f
     return left, low + 12 * MM, right, top
 
 
-def _text(canvas: Canvas, x: float, top: float, width: float, rows: list[tuple[str, float, bool, tuple]], *,
-          bottom: float, measure: bool = False) -> float:
+def _text(
+    canvas: Canvas,
+    x: float,
+    top: float,
+    width: float,
+    rows: list[tuple[str, float, bool, tuple]],
+    *,
+    bottom: float,
+    measure: bool = False,
+) -> float:
     """Headlines shrink to stay on one line, sentences (under 20 pt) wrap; returns the height used."""
     y = top
     for text, size, bold, colour in rows:
@@ -108,18 +117,36 @@ def _draw(canvas: Canvas, issuer: Issuer) -> None:
     # Fridge door: "the information is in here".
     left, low, right, top = _frame(canvas, LABEL_H, "冷蔵庫の扉（外側）", issuer)
     _fridge(canvas, left + 14 * MM, low + 4 * MM, 42 * MM, 84 * MM)
-    _centred_text(canvas, left + 70 * MM, low, top - 4 * MM, right - left - 80 * MM, [
-        ("救急医療情報", 46, True, NAVY), ("この冷蔵庫の中にあります", 26, True, INK),
-        ("救急隊の方へ：ドアポケットに", 16, False, INK), ("「救急医療情報シート」があります。", 16, False, INK)])
+    _centred_text(
+        canvas,
+        left + 70 * MM,
+        low,
+        top - 4 * MM,
+        right - left - 80 * MM,
+        [
+            ("救急医療情報", 46, True, NAVY),
+            ("この冷蔵庫の中にあります", 26, True, INK),
+            ("救急隊の方へ：ドアポケットに", 16, False, INK),
+            ("「救急医療情報シート」があります。", 16, False, INK),
+        ],
+    )
     # Inside of the front door: "the information is in the fridge", as a picture first.
     left, low, right, top = _frame(canvas, 0, "玄関ドアの内側", issuer)
     middle = A4_WIDTH / 2
     _door(canvas, middle - 60 * MM, low + 44 * MM, 27 * MM, 56 * MM)
     _arrow(canvas, middle - 21 * MM, low + 72 * MM, 36 * MM, 10 * MM)
     _fridge(canvas, middle + 28 * MM, low + 44 * MM, 28 * MM, 56 * MM)
-    _text(canvas, left + 10 * MM, low + 40 * MM, right - left - 20 * MM, [
-        ("救急医療情報は冷蔵庫に", 44, True, NAVY),
-        ("救急隊の方へ：冷蔵庫のドアポケットをご覧ください。", 16, False, INK)], bottom=low)
+    _text(
+        canvas,
+        left + 10 * MM,
+        low + 40 * MM,
+        right - left - 20 * MM,
+        [
+            ("救急医療情報は冷蔵庫に", 44, True, NAVY),
+            ("救急隊の方へ：冷蔵庫のドアポケットをご覧ください。", 16, False, INK),
+        ],
+        bottom=low,
+    )
     # Cut marks in the margin for plain paper; label stock is already cut there.
     canvas.setStrokeGray(0)
     canvas.setLineWidth(0.3)

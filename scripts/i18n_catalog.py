@@ -8,6 +8,7 @@ institutions) are not UI text and are skipped. Existing English translations are
     .venv/bin/python scripts/i18n_catalog.py          # update en.po (new ids get an empty msgstr)
     .venv/bin/python scripts/i18n_catalog.py --check  # exit 1 when an id has no English
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,8 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "app" / "locale" / "en.po"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 # Data, character tables and parsers: their Japanese literals are not messages.
-NOT_UI = {"app/demo.py", "app/directory/service.py", "app/core/wareki.py", "app/core/text.py", "app/cli.py", "app/main.py",
-          "app/imports/columns.py", "app/devices/demo.py"}
+NOT_UI = {
+    "app/demo.py",
+    "app/directory/service.py",
+    "app/core/wareki.py",
+    "app/core/text.py",
+    "app/cli.py",
+    "app/main.py",
+    "app/imports/columns.py",
+    "app/devices/demo.py",
+}
 
 
 def python_ids() -> set[str]:
@@ -34,11 +43,19 @@ def python_ids() -> set[str]:
         if rel in NOT_UI or "/migrations/" in rel:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+        docstrings = {
+            id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+        }
         formatted = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and JAPANESE.search(node.value)
-                    and id(node) not in docstrings and id(node) not in formatted and "\n" not in node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and JAPANESE.search(node.value)
+                and id(node) not in docstrings
+                and id(node) not in formatted
+                and "\n" not in node.value
+            ):
                 ids.add(node.value)
     return ids
 
@@ -47,8 +64,12 @@ def template_ids() -> set[str]:
     method_map = [("**.html", "jinja2")]
     options = {"**.html": {"extensions": "jinja2.ext.i18n"}}
     ids = set()
-    for _file, _line, message, _comments, _ctx in extract_from_dir(str(ROOT / "templates"), method_map, options_map=options,
-                                                                  directory_filter=lambda path: not Path(path).name.startswith(".")):
+    for _file, _line, message, _comments, _ctx in extract_from_dir(
+        str(ROOT / "templates"),
+        method_map,
+        options_map=options,
+        directory_filter=lambda path: not Path(path).name.startswith("."),
+    ):
         for item in message if isinstance(message, tuple) else (message,):
             if item and JAPANESE.search(item):
                 ids.add(item)

@@ -6,6 +6,7 @@ Uses a temporary data directory with the demo data (obviously fictional) and the
 URL a city would print (``https://lifeline.city.kazo.saitama.jp``), so the QR codes have
 the production size.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ.update(LIFELINE_DATA_DIR=tempfile.mkdtemp(prefix="lifeline-samples-"), LIFELINE_DATABASE_URL="",
-                  LIFELINE_ENVIRONMENT="development", LIFELINE_PUBLIC_URL="https://lifeline.city.kazo.saitama.jp")
+os.environ.update(
+    LIFELINE_DATA_DIR=tempfile.mkdtemp(prefix="lifeline-samples-"),
+    LIFELINE_DATABASE_URL="",
+    LIFELINE_ENVIRONMENT="development",
+    LIFELINE_PUBLIC_URL="https://lifeline.city.kazo.saitama.jp",
+)
 sys.path.insert(0, str(ROOT))
 
 import pypdfium2 as pdfium  # noqa: E402
@@ -50,7 +55,9 @@ def main() -> None:
 
     def pdf(kind: str, ids: list[int], layout: str = "cr80") -> bytes:
         buffer = io.BytesIO()
-        printing.run(kind=kind, engine=engine, actor=printing.CLI_ACTOR, audit=audit, out=buffer, ids=ids, layout=layout)
+        printing.run(
+            kind=kind, engine=engine, actor=printing.CLI_ACTOR, audit=audit, out=buffer, ids=ids, layout=layout
+        )
         return buffer.getvalue()
 
     kit = pdf("kits", [household.id])

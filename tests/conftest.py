@@ -1,6 +1,7 @@
 """Shared fixtures: a real database (SQLite by default, PostgreSQL when
 ``LIFELINE_TEST_DATABASE_URL`` is set), one transaction rolled back per test, persona users
 and factories. No database is mocked."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Factories for tests: fictional households, persons and users with sensible defaults."""
+
 from __future__ import annotations
 
 import itertools
@@ -15,8 +16,8 @@ from app.core.clock import utcnow
 from app.core.models import Actor, Source
 from app.core.security import hash_password
 from app.directory.models import Institution, Practitioner
-from app.households.models import Household, HouseholdCreate
 from app.households import service as households
+from app.households.models import Household, HouseholdCreate
 from app.persons import dataset
 from app.persons import service as persons
 from app.persons.models import ClinicalEntryCreate, ConsentBase, Person, PersonCreate
@@ -54,9 +55,13 @@ def web_sign_in(client, db: Session, user: User, password: str = TEST_PASSWORD):
     """Sign ``client`` in through /login like a person does, answering the code step if there is one."""
     client.get("/login")
     token = client.cookies.get("csrftoken", "")
-    r = client.post("/login", data={"username": user.username, "password": password, "csrftoken": token}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": user.username, "password": password, "csrftoken": token}, follow_redirects=False
+    )
     if r.status_code == 303 and r.headers["location"] == "/login/code":
-        r = client.post("/login/code", data={"code": next_totp_code(db, user), "csrftoken": token}, follow_redirects=False)
+        r = client.post(
+            "/login/code", data={"code": next_totp_code(db, user), "csrftoken": token}, follow_redirects=False
+        )
     return r
 
 
@@ -85,16 +90,29 @@ class Factories:
 
     def person(self, household: Household | None = None, **kw) -> Person:
         household = household or self.household()
-        data = {"family_name": "見本", "given_name": f"試験{next(_counter)}", "family_name_kana": "ミホン",
-                "given_name_kana": "シケン", "birth_date": date(1940, 3, 2)} | kw
-        return persons.create(session=self.db, actor=FACTORY_ACTOR, household_id=household.id, data=PersonCreate.model_validate(data))
+        data = {
+            "family_name": "見本",
+            "given_name": f"試験{next(_counter)}",
+            "family_name_kana": "ミホン",
+            "given_name_kana": "シケン",
+            "birth_date": date(1940, 3, 2),
+        } | kw
+        return persons.create(
+            session=self.db, actor=FACTORY_ACTOR, household_id=household.id, data=PersonCreate.model_validate(data)
+        )
 
     def entry(self, person: Person, kind: str = "medication", text: str = "アムロジピン錠5mg", **kw):
-        return dataset.add_entry(session=self.db, actor=FACTORY_ACTOR, person_id=person.id,
-                                 data=ClinicalEntryCreate(kind=kind, text=text, **kw))
+        return dataset.add_entry(
+            session=self.db,
+            actor=FACTORY_ACTOR,
+            person_id=person.id,
+            data=ClinicalEntryCreate(kind=kind, text=text, **kw),
+        )
 
     def consent(self, person: Person, on: date = date(2026, 4, 1)):
-        return dataset.record_consent(session=self.db, actor=FACTORY_ACTOR, person_id=person.id, data=ConsentBase(consented_on=on))
+        return dataset.record_consent(
+            session=self.db, actor=FACTORY_ACTOR, person_id=person.id, data=ConsentBase(consented_on=on)
+        )
 
     def practitioner(self, **kw) -> Practitioner:
         institution = Institution(name=f"見本診療所{next(_counter)}", kind="clinic")
@@ -106,12 +124,17 @@ class Factories:
         return practitioner
 
     def user(self, role: Role | str, *, totp: bool | None = None, **kw) -> User:
-        """A user with the test password; roles that must use TOTP have it set up (TEST_TOTP_SECRET) unless ``totp=False``."""
+        """A user with the test password; roles that must use TOTP have it set up (TEST_TOTP_SECRET) unless ``totp``."""
         role = Role(role)
         if totp if totp is not None else role in SECOND_FACTOR_ROLES:
             kw |= {"totp_secret": TEST_TOTP_SECRET, "totp_confirmed_at": utcnow()}
-        user = User(username=kw.pop("username", f"{role.value}-{next(_counter)}"), role=role,
-                    password_hash=_password_hash(), display_name=kw.pop("display_name", f"テスト{role.value}"), **kw)
+        user = User(
+            username=kw.pop("username", f"{role.value}-{next(_counter)}"),
+            role=role,
+            password_hash=_password_hash(),
+            display_name=kw.pop("display_name", f"テスト{role.value}"),
+            **kw,
+        )
         self.db.add(user)
         self.db.commit()
         self.db.refresh(user)
@@ -125,11 +148,14 @@ class Factories:
         other_household = self.household()
         other_person = self.person(other_household, family_doctor_id=other_doctor.id)
         return Personas(
-            admin=self.user(Role.admin), staff=self.user(Role.staff),
+            admin=self.user(Role.admin),
+            staff=self.user(Role.staff),
             doctor=self.user(Role.doctor, practitioner_id=own_doctor.id),
             other_doctor=self.user(Role.doctor, practitioner_id=other_doctor.id),
             paramedic=self.user(Role.paramedic, organisation="埼玉東部消防組合 加須消防署"),
             resident=self.user(Role.resident, household_id=household.id),
             outsider=self.user(Role.resident, household_id=other_household.id),
-            household=household, patient=patient, other_person=other_person,
+            household=household,
+            patient=patient,
+            other_person=other_person,
         )

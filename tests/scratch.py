@@ -5,6 +5,7 @@ show what two connections or a killed process do to committed data. These tests 
 SQLite file, or, when ``LIFELINE_TEST_DATABASE_URL`` points at PostgreSQL, a new database next
 to the test database, dropped afterwards.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 A route missing from ``RULES`` fails the test, so new routes must declare their rule here.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,13 +87,30 @@ RULES: dict[tuple[str, str], object] = {
     ("GET", "/fhir/r4/metadata"): PUBLIC,
     ("POST", "/fhir/r4/auth/token"): PUBLIC,
     ("GET", "/fhir/r4/auth/authorize"): PUBLIC,
-    **{("GET", f"/fhir/r4/{t}"): set() for t in ("Patient", "AllergyIntolerance", "Condition", "MedicationStatement", "RelatedPerson",
-                                                 "CareTeam", "Consent", "Coverage", "AuditEvent", "Organization", "Practitioner",
-                                                 "PractitionerRole", "Encounter")},
+    **{
+        ("GET", f"/fhir/r4/{t}"): set()
+        for t in (
+            "Patient",
+            "AllergyIntolerance",
+            "Condition",
+            "MedicationStatement",
+            "RelatedPerson",
+            "CareTeam",
+            "Consent",
+            "Coverage",
+            "AuditEvent",
+            "Organization",
+            "Practitioner",
+            "PractitionerRole",
+            "Encounter",
+        )
+    },
     **{("POST", f"/fhir/r4/{t}"): set() for t in ("AllergyIntolerance", "Condition", "MedicationStatement")},
     ("GET", "/fhir/r4/Patient/{person_id}"): set(),
     ("GET", "/fhir/r4/Patient/{person_id}/$summary"): set(),
-    **{("GET", f"/fhir/r4/{t}/{{entry_id}}"): set() for t in ("AllergyIntolerance", "Condition", "MedicationStatement")},
+    **{
+        ("GET", f"/fhir/r4/{t}/{{entry_id}}"): set() for t in ("AllergyIntolerance", "Condition", "MedicationStatement")
+    },
     ("GET", "/fhir/r4/RelatedPerson/{contact_id}"): set(),
     ("GET", "/fhir/r4/CareTeam/{person_id}"): set(),
     ("GET", "/fhir/r4/Coverage/{person_id}"): set(),
@@ -175,15 +193,30 @@ def world(make, personas, db):
     from app.persons.models import EmergencyContactCreate
     from tests.factories import FACTORY_ACTOR
 
-    contact = dataset.add_contact(session=db, actor=FACTORY_ACTOR, person_id=personas.patient.id,
-                                  data=EmergencyContactCreate(name="見本 花江", relation="長女", phone="090-0000-0001"))
+    contact = dataset.add_contact(
+        session=db,
+        actor=FACTORY_ACTOR,
+        person_id=personas.patient.id,
+        data=EmergencyContactCreate(name="見本 花江", relation="長女", phone="090-0000-0001"),
+    )
     entry = make.entry(personas.patient, kind="allergy", text="ペニシリン")
     practitioner = make.practitioner()
     return {
-        "person_id": personas.patient.id, "household_id": personas.household.id, "entry_id": entry.id,
-        "contact_id": contact.id, "institution_id": practitioner.institution_id, "practitioner_id": practitioner.id,
-        "code": "en", "job_id": 999999, "payload": "123",
-        "device_id": new_device(db)[0].id, "audit_id": 999999, "passkey_id": 999999, "user_id": 999999, "seq": 999999, "rule": "burst",
+        "person_id": personas.patient.id,
+        "household_id": personas.household.id,
+        "entry_id": entry.id,
+        "contact_id": contact.id,
+        "institution_id": practitioner.institution_id,
+        "practitioner_id": practitioner.id,
+        "code": "en",
+        "job_id": 999999,
+        "payload": "123",
+        "device_id": new_device(db)[0].id,
+        "audit_id": 999999,
+        "passkey_id": 999999,
+        "user_id": 999999,
+        "seq": 999999,
+        "rule": "burst",
     }
 
 

@@ -5,6 +5,7 @@ The first tests race two signed-in clients (web form and JSON API); the last one
 threads at the same moment against a database of their own (tests/scratch.py), not the rolled-back
 test transaction, to show that the database itself refuses the lost update.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
-from app.audit.models import AuditEvent
 from app import bootstrap
+from app.audit.models import AuditEvent
 from app.core.errors import StaleVersion
 from app.history.models import Change
 from app.households import service as households
@@ -52,8 +53,11 @@ def test_second_web_editor_of_a_person_sees_both_versions_and_keeps_their_input(
     seen_by_second = form_of(second.get(f"/staff/persons/{person.id}/edit").text)
     assert seen_by_first["version"] == seen_by_second["version"] == "1"
 
-    saved = first.post(f"/staff/persons/{person.id}/edit", data=seen_by_first | {"dnar_status": "exists", "dnar_location": "冷蔵庫のキット内"},
-                       follow_redirects=False)
+    saved = first.post(
+        f"/staff/persons/{person.id}/edit",
+        data=seen_by_first | {"dnar_status": "exists", "dnar_location": "冷蔵庫のキット内"},
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
     mine = seen_by_second | {"phone": "090-0000-4321", "usual_state": "杖歩行"}
     refused = second.post(f"/staff/persons/{person.id}/edit", data=mine)
@@ -70,16 +74,30 @@ def test_second_web_editor_of_a_person_sees_both_versions_and_keeps_their_input(
     db.expire_all()
     assert db.get(Person, person.id).dnar_location == "冷蔵庫のキット内"
     # Showing the stored dataset was a read of it, and audited as one.
-    assert db.exec(select(AuditEvent).where(AuditEvent.person_id == person.id, AuditEvent.action == "person.view",
-                                            AuditEvent.fields == "conflict")).first() is not None
+    assert (
+        db.exec(
+            select(AuditEvent).where(
+                AuditEvent.person_id == person.id, AuditEvent.action == "person.view", AuditEvent.fields == "conflict"
+            )
+        ).first()
+        is not None
+    )
 
     # The second editor takes over the first one's change and saves again.
-    merged = second.post(f"/staff/persons/{person.id}/edit", data=kept | {"dnar_status": "exists", "dnar_location": "冷蔵庫のキット内"},
-                         follow_redirects=False)
+    merged = second.post(
+        f"/staff/persons/{person.id}/edit",
+        data=kept | {"dnar_status": "exists", "dnar_location": "冷蔵庫のキット内"},
+        follow_redirects=False,
+    )
     assert merged.status_code == 303
     db.expire_all()
     stored = db.get(Person, person.id)
-    assert (stored.phone, stored.usual_state, stored.dnar_location, stored.version) == ("090-0000-4321", "杖歩行", "冷蔵庫のキット内", 3)
+    assert (stored.phone, stored.usual_state, stored.dnar_location, stored.version) == (
+        "090-0000-4321",
+        "杖歩行",
+        "冷蔵庫のキット内",
+        3,
+    )
     changed = {c.field for c in db.exec(select(Change).where(Change.person_id == person.id, Change.action == "update"))}
     assert {"dnar_status", "dnar_location", "phone", "usual_state"} <= changed
 
@@ -97,10 +115,17 @@ def test_second_api_editor_of_a_person_gets_a_409_problem_with_the_stored_versio
     problem = stale.json()
     assert problem["status"] == 409 and problem["title"] == "Edit conflict"
     assert "updated" in problem["detail"] and "先に更新" not in problem["detail"]  # translated
-    assert problem["current_version"] == 2 and problem["current"]["blood_abo"] == "O" and problem["current"]["id"] == person.id
+    assert (
+        problem["current_version"] == 2
+        and problem["current"]["blood_abo"] == "O"
+        and problem["current"]["id"] == person.id
+    )
     assert sorted(problem["conflicting_fields"]) == ["blood_abo", "infection_notes"]
 
-    again = second.put(f"/api/v1/persons/{person.id}", json=body | {"infection_notes": "なし", "blood_abo": "O", "version": problem["current_version"]})
+    again = second.put(
+        f"/api/v1/persons/{person.id}",
+        json=body | {"infection_notes": "なし", "blood_abo": "O", "version": problem["current_version"]},
+    )
     assert again.status_code == 200 and again.json()["version"] == 3
     db.expire_all()
     assert (db.get(Person, person.id).blood_abo, db.get(Person, person.id).infection_notes) == ("O", "なし")
@@ -127,21 +152,37 @@ def test_second_web_editor_of_a_household_can_reapply_after_the_conflict(login, 
     first, second = login(personas.staff), login(personas.admin)
     seen_by_first = form_of(first.get(f"/staff/households/{household.id}/edit").text)
     seen_by_second = form_of(second.get(f"/staff/households/{household.id}/edit").text)
-    assert first.post(f"/staff/households/{household.id}/edit", data=seen_by_first | {"welfare_commissioner": "民生 一子"},
-                      follow_redirects=False).status_code == 303
+    assert (
+        first.post(
+            f"/staff/households/{household.id}/edit",
+            data=seen_by_first | {"welfare_commissioner": "民生 一子"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     refused = second.post(f"/staff/households/{household.id}/edit", data=seen_by_second | {"building": "見本荘2号"})
     assert refused.status_code == 409 and "この世帯は他の職員が先に更新しました" in refused.text
-    assert conflict_rows(refused.text) == {"building": ("見本荘2号", "（空欄）"), "welfare_commissioner": ("（空欄）", "民生 一子")}
+    assert conflict_rows(refused.text) == {
+        "building": ("見本荘2号", "（空欄）"),
+        "welfare_commissioner": ("（空欄）", "民生 一子"),
+    }
     kept = form_of(refused.text)
     assert kept["building"] == "見本荘2号" and kept["version"] == "2"
-    assert second.post(f"/staff/households/{household.id}/edit", data=kept | {"welfare_commissioner": "民生 一子"},
-                       follow_redirects=False).status_code == 303
+    assert (
+        second.post(
+            f"/staff/households/{household.id}/edit",
+            data=kept | {"welfare_commissioner": "民生 一子"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     db.expire_all()
     stored = db.get(Household, household.id)
     assert (stored.building, stored.welfare_commissioner, stored.version) == ("見本荘2号", "民生 一子", 3)
 
 
 # --- two writers committing at the same moment, on a database of their own ---------------------
+
 
 @pytest.fixture
 def own_engine(tmp_path):
@@ -181,39 +222,71 @@ def race(engine, save_a, save_b) -> list[str]:
 
 def test_simultaneous_commits_to_a_person_lose_no_update(own_engine):
     with Session(own_engine) as session:
-        household = households.create(session=session, actor=FACTORY_ACTOR, data=HouseholdCreate(address_line="見本町800-1"))
-        person = persons.create(session=session, actor=FACTORY_ACTOR, household_id=household.id, data=PersonCreate(
-            family_name="見本", given_name="同時", family_name_kana="ミホン", given_name_kana="ドウジ", birth_date=date(1940, 3, 2)))
+        household = households.create(
+            session=session, actor=FACTORY_ACTOR, data=HouseholdCreate(address_line="見本町800-1")
+        )
+        person = persons.create(
+            session=session,
+            actor=FACTORY_ACTOR,
+            household_id=household.id,
+            data=PersonCreate(
+                family_name="見本",
+                given_name="同時",
+                family_name_kana="ミホン",
+                given_name_kana="ドウジ",
+                birth_date=date(1940, 3, 2),
+            ),
+        )
         person_id = person.id
     for round_ in range(1, 6):
         with Session(own_engine) as session:
-            base = persons.get(session=session, person_id=person_id).model_dump(include=set(PersonUpdate.model_fields) - {"version"})
+            base = persons.get(session=session, person_id=person_id).model_dump(
+                include=set(PersonUpdate.model_fields) - {"version"}
+            )
         values = {"a": f"A{round_}", "b": f"B{round_}"}
 
-        def save(name):
-            return lambda session: persons.update(session=session, actor=FACTORY_ACTOR, person_id=person_id, data=PersonUpdate(
-                **base | {"usual_state": values[name]}, version=round_))
+        def save(name, base=base, values=values, round_=round_):
+            return lambda session: persons.update(
+                session=session,
+                actor=FACTORY_ACTOR,
+                person_id=person_id,
+                data=PersonUpdate(**base | {"usual_state": values[name]}, version=round_),
+            )
 
         outcomes = race(own_engine, save("a"), save("b"))
-        assert sorted(outcomes) == ["conflict v%d" % (round_ + 1), "saved"], outcomes
+        assert sorted(outcomes) == [f"conflict v{round_ + 1}", "saved"], outcomes
         winner = "a" if outcomes[0] == "saved" else "b"
         with Session(own_engine) as session:
             stored = persons.get(session=session, person_id=person_id)
             assert (stored.usual_state, stored.version) == (values[winner], round_ + 1)
             # Exactly one update recorded per round: the refused one left no trace but its 409.
-            assert session.exec(select(func.count()).select_from(Change).where(
-                Change.person_id == person_id, Change.field == "usual_state")).one() == round_
+            assert (
+                session.exec(
+                    select(func.count())
+                    .select_from(Change)
+                    .where(Change.person_id == person_id, Change.field == "usual_state")
+                ).one()
+                == round_
+            )
 
 
 def test_simultaneous_commits_to_a_household_lose_no_update(own_engine):
     with Session(own_engine) as session:
-        household_id = households.create(session=session, actor=FACTORY_ACTOR, data=HouseholdCreate(address_line="見本町900-1")).id
+        household_id = households.create(
+            session=session, actor=FACTORY_ACTOR, data=HouseholdCreate(address_line="見本町900-1")
+        ).id
     with Session(own_engine) as session:
-        base = households.get(session=session, household_id=household_id).model_dump(include=set(HouseholdUpdate.model_fields) - {"version"})
+        base = households.get(session=session, household_id=household_id).model_dump(
+            include=set(HouseholdUpdate.model_fields) - {"version"}
+        )
 
     def save(notes):
-        return lambda session: households.update(session=session, actor=FACTORY_ACTOR, household_id=household_id,
-                                                 data=HouseholdUpdate(**base | {"notes": notes}, version=1))
+        return lambda session: households.update(
+            session=session,
+            actor=FACTORY_ACTOR,
+            household_id=household_id,
+            data=HouseholdUpdate(**base | {"notes": notes}, version=1),
+        )
 
     outcomes = race(own_engine, save("Aの変更"), save("Bの変更"))
     assert sorted(outcomes) == ["conflict v2", "saved"], outcomes

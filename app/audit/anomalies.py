@@ -5,6 +5,7 @@ incident number; a crew access from a device that is not enrolled; office roles 
 An anomaly disappears from the panel once an admin has reviewed it (an ``AuditReview`` of kind
 ``anomaly:<rule>`` on its key event); the events themselves are never touched.
 """
+
 from __future__ import annotations
 
 from collections import Counter, deque
@@ -60,7 +61,9 @@ def _bursts(events: list[AuditEvent], persons: int, minutes: int) -> list[Anomal
                     del seen[old.person_id]
             if len(seen) >= persons:
                 if current is None:
-                    current = Anomaly("burst", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, count=len(seen))
+                    current = Anomaly(
+                        "burst", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, count=len(seen)
+                    )
                     out.append(current)
                 current.count, current.last_seq = max(current.count, len(seen)), e.seq
             else:
@@ -72,7 +75,9 @@ def _odd(hour: int, start: int, end: int) -> bool:
     return start <= hour < end if start < end else hour >= start or hour < end
 
 
-def detect(*, session: Session, settings: Settings, enrolled_devices: set[str], now: datetime | None = None) -> list[Anomaly]:
+def detect(
+    *, session: Session, settings: Settings, enrolled_devices: set[str], now: datetime | None = None
+) -> list[Anomaly]:
     """Unreviewed anomalies of the last ``audit_anomaly_days`` days, newest first."""
     since = (now or utcnow()) - timedelta(days=settings.audit_anomaly_days)
     events = list(session.exec(select(AuditEvent).where(AuditEvent.at >= since).order_by(AuditEvent.seq)))
@@ -81,12 +86,22 @@ def detect(*, session: Session, settings: Settings, enrolled_devices: set[str], 
     nights: dict[tuple, Anomaly] = {}
     for e in events:
         if e.action in CREW_VIEWS and not e.incident.strip():
-            found.append(Anomaly("no_incident", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, detail=e.purpose))
+            found.append(
+                Anomaly("no_incident", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, detail=e.purpose)
+            )
         if e.actor_role == "paramedic" and e.action.startswith("scan.") and e.device not in enrolled_devices:
-            found.append(Anomaly("unenrolled_device", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, detail=e.device))
+            found.append(
+                Anomaly(
+                    "unenrolled_device", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, detail=e.device
+                )
+            )
         local = to_jst(e.at)
-        if (e.actor_role in odd_roles and e.action not in ("auth.login_failed",) and e.outcome in ("ok", "requested")
-                and _odd(local.hour, settings.audit_odd_hours_start, settings.audit_odd_hours_end)):
+        if (
+            e.actor_role in odd_roles
+            and e.action not in ("auth.login_failed",)
+            and e.outcome in ("ok", "requested")
+            and _odd(local.hour, settings.audit_odd_hours_start, settings.audit_odd_hours_end)
+        ):
             # One anomaly per account and night, not one per click.
             night = (local - timedelta(hours=settings.audit_odd_hours_end)).date()
             key = (e.actor_user_id, e.actor_username, night)
@@ -96,5 +111,9 @@ def detect(*, session: Session, settings: Settings, enrolled_devices: set[str], 
             else:
                 nights[key] = Anomaly("odd_hours", e.seq, e.at, e.actor_username, e.actor_role, e.organisation)
                 found.append(nights[key])
-    reviewed = {(r.kind, r.event_seq) for r in session.exec(select(AuditReview).where(AuditReview.kind.startswith("anomaly:")))}
-    return sorted((a for a in found if (f"anomaly:{a.rule}", a.key_seq) not in reviewed), key=lambda a: a.key_seq, reverse=True)
+    reviewed = {
+        (r.kind, r.event_seq) for r in session.exec(select(AuditReview).where(AuditReview.kind.startswith("anomaly:")))
+    }
+    return sorted(
+        (a for a in found if (f"anomaly:{a.rule}", a.key_seq) not in reviewed), key=lambda a: a.key_seq, reverse=True
+    )

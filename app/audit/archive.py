@@ -5,6 +5,7 @@ lines: a header with both anchoring checkpoints and those in between, then one r
 line with every column. It verifies on its own, with only the public checkpoint keys, so it
 can be kept on write-once media for the retention period (docs/audit.md).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -36,12 +37,25 @@ def _open(path: Path, mode: str, *, gzipped: bool | None = None):
 
 
 def _checkpoint_doc(cp: AuditCheckpoint) -> dict:
-    return {"seq": cp.seq, "hash": cp.hash, "prev_seq": cp.prev_seq, "signed_at": at_text(cp.signed_at), "kid": cp.kid, "signature": cp.signature}
+    return {
+        "seq": cp.seq,
+        "hash": cp.hash,
+        "prev_seq": cp.prev_seq,
+        "signed_at": at_text(cp.signed_at),
+        "kid": cp.kid,
+        "signature": cp.signature,
+    }
 
 
 def _checkpoint_from(doc: dict) -> AuditCheckpoint:
-    return AuditCheckpoint(seq=doc["seq"], hash=doc["hash"], prev_seq=doc["prev_seq"],
-                           signed_at=datetime.fromisoformat(doc["signed_at"].replace("Z", "+00:00")), kid=doc["kid"], signature=doc["signature"])
+    return AuditCheckpoint(
+        seq=doc["seq"],
+        hash=doc["hash"],
+        prev_seq=doc["prev_seq"],
+        signed_at=datetime.fromisoformat(doc["signed_at"].replace("Z", "+00:00")),
+        kid=doc["kid"],
+        signature=doc["signature"],
+    )
 
 
 def export_segment(*, engine, path: Path, until_seq: int | None = None, from_seq: int = 1) -> dict:
@@ -54,16 +68,31 @@ def export_segment(*, engine, path: Path, until_seq: int | None = None, from_seq
             until_seq = max(checkpoints)
         if until_seq not in checkpoints:
             near = sorted(checkpoints, key=lambda s: abs(s - until_seq))[:3]
-            raise Invalid("seq %(seq)s にはチェックポイントがありません（近いもの：%(near)s）", seq=until_seq, near=", ".join(map(str, sorted(near))) or "-")
+            raise Invalid(
+                "seq %(seq)s にはチェックポイントがありません（近いもの：%(near)s）",
+                seq=until_seq,
+                near=", ".join(map(str, sorted(near))) or "-",
+            )
         if from_seq < 1 or from_seq > until_seq or (from_seq > 1 and from_seq - 1 not in checkpoints):
             raise Invalid("区間の始まりは 1 か、チェックポイントの次の seq にしてください")
         start = _checkpoint_doc(checkpoints[from_seq - 1]) if from_seq > 1 else {"seq": 0, "hash": GENESIS}
-        header = {"format": FORMAT, "from_seq": from_seq, "until_seq": until_seq, "exported_at": at_text(utcnow()),
-                  "start": start, "end": _checkpoint_doc(checkpoints[until_seq]),
-                  "checkpoints": [_checkpoint_doc(cp) for seq, cp in sorted(checkpoints.items()) if from_seq <= seq < until_seq]}
-        rows = session.execute(select(*(getattr(AuditEvent, c) for c in _COLUMNS))
-                               .where(AuditEvent.seq >= from_seq, AuditEvent.seq <= until_seq)
-                               .order_by(AuditEvent.seq).execution_options(yield_per=5000))
+        header = {
+            "format": FORMAT,
+            "from_seq": from_seq,
+            "until_seq": until_seq,
+            "exported_at": at_text(utcnow()),
+            "start": start,
+            "end": _checkpoint_doc(checkpoints[until_seq]),
+            "checkpoints": [
+                _checkpoint_doc(cp) for seq, cp in sorted(checkpoints.items()) if from_seq <= seq < until_seq
+            ],
+        }
+        rows = session.execute(
+            select(*(getattr(AuditEvent, c) for c in _COLUMNS))
+            .where(AuditEvent.seq >= from_seq, AuditEvent.seq <= until_seq)
+            .order_by(AuditEvent.seq)
+            .execution_options(yield_per=5000)
+        )
         path = Path(path)
         tmp = path.with_name(path.name + ".part")
         # The records name people and their accesses: the file is as private as the database.
@@ -107,8 +136,19 @@ def verify_archive(path: Path, *, keys) -> Report:
         if header.get("format") != FORMAT:
             raise Invalid("監査記録のアーカイブファイルではありません")
         start, end = header["start"], _checkpoint_from(header["end"])
-        anchors = ([_checkpoint_from(start)] if start["seq"] else []) + [_checkpoint_from(c) for c in header["checkpoints"]] + [end]
-        seen = scan(_rows(fh), report, raw=True, start_seq=header["from_seq"], start_hash=start["hash"], watch={c.seq for c in anchors})
+        anchors = (
+            ([_checkpoint_from(start)] if start["seq"] else [])
+            + [_checkpoint_from(c) for c in header["checkpoints"]]
+            + [end]
+        )
+        seen = scan(
+            _rows(fh),
+            report,
+            raw=True,
+            start_seq=header["from_seq"],
+            start_hash=start["hash"],
+            watch={c.seq for c in anchors},
+        )
     report.first_seq = header["from_seq"]
     if report.last_seq != header["until_seq"] or report.last_hash != end.hash:
         report.add(report.last_seq + 1, "head", f"the segment should end at seq {header['until_seq']}")

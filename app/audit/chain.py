@@ -7,20 +7,35 @@ Specified byte for byte in docs/audit.md ("Format"). A record's hash is SHA-256 
 SQLite's ``json_array`` produces the very same bytes, which lets ``audit verify`` hash a million
 records in a few seconds (app.audit.verify).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GENESIS = "0" * 64
 RECORD_DOMAIN = b"lifeline-audit/1\n"
 CHECKPOINT_DOMAIN = b"lifeline-audit-checkpoint/1\n"
 CHAINED = (
-    "seq", "at", "actor_user_id", "actor_username", "actor_role", "organisation", "device",
-    "action", "person_id", "household_id", "fields", "purpose", "incident", "emergency",
-    "outcome", "ip", "prev_hash",
+    "seq",
+    "at",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "organisation",
+    "device",
+    "action",
+    "person_id",
+    "household_id",
+    "fields",
+    "purpose",
+    "incident",
+    "emergency",
+    "outcome",
+    "ip",
+    "prev_hash",
 )
 AT, EMERGENCY = CHAINED.index("at"), CHAINED.index("emergency")
 
@@ -32,8 +47,8 @@ _RECORD_BASE = hashlib.sha256(RECORD_DOMAIN)
 def at_text(value: datetime) -> str:
     """The timestamp as hashed: UTC, microseconds, ``Z``."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def record_values(event) -> list:

@@ -3,6 +3,7 @@
 Events, checkpoints and reviews are append-only: nothing in the code updates or deletes them,
 and on PostgreSQL and SQLite a trigger refuses UPDATE, DELETE (and TRUNCATE) outright.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

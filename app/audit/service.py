@@ -1,4 +1,5 @@
 """Append audit events, sign checkpoints, search and review. There is no update or delete here."""
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,11 @@ log = logging.getLogger(__name__)
 
 # Longest value each text column takes: longer input is cut rather than failing the append
 # (a failed append withholds data from a crew, which must not hinge on an overlong user agent).
-_LIMITS = {name: next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), None)
-           for name, info in AuditEventBase.model_fields.items() if info.annotation is str}
+_LIMITS = {
+    name: next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), None)
+    for name, info in AuditEventBase.model_fields.items()
+    if info.annotation is str
+}
 
 
 class AuditUnavailable(Exception):
@@ -61,8 +65,12 @@ _append_lock = threading.Lock()
 # Table (Core) statements built once: through the ORM's bulk paths these cost ~1 ms per access
 # recorded, i.e. on every scan (benchmarks/scale.py).
 _HEAD, _EVENTS = AuditHead.__table__, AuditEvent.__table__
-_BUMP_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("n", type_=Integer))
-              .returning(_HEAD.c.seq, _HEAD.c.hash))
+_BUMP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("n", type_=Integer))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
 _SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("new_hash", type_=String))
 
 
@@ -225,13 +233,26 @@ def reviews_for(*, session: Session, seqs: list[int]) -> dict[int, list[AuditRev
     return out
 
 
-def add_review(*, session: Session, event_seq: int, reviewer_user_id: int, reviewer_role: str, kind: str = "access", note: str = "") -> AuditReview:
+def add_review(
+    *, session: Session, event_seq: int, reviewer_user_id: int, reviewer_role: str, kind: str = "access", note: str = ""
+) -> AuditReview:
     """Record that someone responsible reviewed an access (idempotent per reviewer and kind)."""
-    existing = session.exec(select(AuditReview).where(
-        AuditReview.event_seq == event_seq, AuditReview.reviewer_user_id == reviewer_user_id, AuditReview.kind == kind)).first()
+    existing = session.exec(
+        select(AuditReview).where(
+            AuditReview.event_seq == event_seq,
+            AuditReview.reviewer_user_id == reviewer_user_id,
+            AuditReview.kind == kind,
+        )
+    ).first()
     if existing is not None:
         return existing
-    review = AuditReview(event_seq=event_seq, kind=kind, reviewer_user_id=reviewer_user_id, reviewer_role=reviewer_role, note=note.strip()[:400])
+    review = AuditReview(
+        event_seq=event_seq,
+        kind=kind,
+        reviewer_user_id=reviewer_user_id,
+        reviewer_role=reviewer_role,
+        note=note.strip()[:400],
+    )
     session.add(review)
     session.commit()
     session.refresh(review)

@@ -9,6 +9,7 @@ Layout of ``data_dir/keys/audit`` (directory 0700, files 0600)::
 Someone who can write to the database but not read this directory can recompute hashes but
 cannot forge a checkpoint, so rewriting history before the latest checkpoint is detected.
 """
+
 from __future__ import annotations
 
 import base64
@@ -63,10 +64,17 @@ class AuditKeys:
                 return  # another process created it meanwhile
             private = Ed25519PrivateKey.generate()
             kid = key_id(private.public_key())
-            _write_private(self.directory / f"{kid}.pem", private.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            _write_private(
+                self.directory / f"{kid}.pem",
+                private.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ),
+            )
             index["active"] = kid
-            index["keys"][kid] = {"public": base64.b64encode(_raw(private.public_key())).decode(), "created_at": int(time.time())}
+            index["keys"][kid] = {
+                "public": base64.b64encode(_raw(private.public_key())).decode(),
+                "created_at": int(time.time()),
+            }
             tmp = self.directory / "index.json.tmp"
             tmp.write_text(json.dumps(index, indent=1))
             tmp.chmod(0o600)
@@ -89,8 +97,10 @@ class AuditKeys:
 
     def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """Every key ever used, by id (retired keys still verify old checkpoints)."""
-        return {kid: Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public"]))
-                for kid, entry in self._index()["keys"].items()}
+        return {
+            kid: Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public"]))
+            for kid, entry in self._index()["keys"].items()
+        }
 
 
 def check_signature(keys: dict[str, Ed25519PublicKey], kid: str, message: bytes, signature: str) -> bool:

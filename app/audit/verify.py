@@ -9,6 +9,7 @@ in this process. On PostgreSQL, building those bytes is then the slow part (~4.5
 one backend), so ``READERS`` backends build alternate blocks of seqs at once, all on the snapshot
 the verifier exported, while this thread hashes them in order.
 """
+
 from __future__ import annotations
 
 import queue
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from app.audit.chain import CHAINED, GENESIS, _RECORD_BASE, checkpoint_message, encode_json, at_text
+from app.audit.chain import _RECORD_BASE, CHAINED, GENESIS, at_text, checkpoint_message, encode_json
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from app.audit.signing import check_signature
 
@@ -31,19 +32,23 @@ MAX_PROBLEMS = 1000
 READERS = 2
 BLOCK = 50_000
 
-_SQLITE_CHAINED = [
-    "substr(at, 1, 10) || 'T' || substr(at, 12) || 'Z'" if name == "at" else name for name in CHAINED
-]
-SQLITE_QUERY = ("SELECT seq, id, prev_hash, hash, CAST(json_array(" + ", ".join(_SQLITE_CHAINED) + ") AS BLOB) "
-                "FROM auditevent ORDER BY seq")
+_SQLITE_CHAINED = ["substr(at, 1, 10) || 'T' || substr(at, 12) || 'Z'" if name == "at" else name for name in CHAINED]
+SQLITE_QUERY = (
+    "SELECT seq, id, prev_hash, hash, CAST(json_array(" + ", ".join(_SQLITE_CHAINED) + ") AS BLOB) "
+    "FROM auditevent ORDER BY seq"
+)
 _POSTGRES_CHAINED = [
-    """to_json(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text""" if name == "at"
-    else "CASE WHEN emergency THEN '1' ELSE '0' END" if name == "emergency"
+    """to_json(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text"""
+    if name == "at"
+    else "CASE WHEN emergency THEN '1' ELSE '0' END"
+    if name == "emergency"
     else f"COALESCE(to_json({name})::text, 'null')"
     for name in CHAINED
 ]
-_POSTGRES_SELECT = ("SELECT seq, id, prev_hash, hash, convert_to('[' || " + " || ',' || ".join(_POSTGRES_CHAINED) + " || ']', 'UTF8') "
-                    "FROM auditevent")
+_POSTGRES_SELECT = (
+    "SELECT seq, id, prev_hash, hash, convert_to('[' || " + " || ',' || ".join(_POSTGRES_CHAINED) + " || ']', 'UTF8') "
+    "FROM auditevent"
+)
 POSTGRES_QUERY = _POSTGRES_SELECT + " ORDER BY seq"
 POSTGRES_BLOCK_QUERY = _POSTGRES_SELECT + " WHERE seq >= %s AND seq < %s ORDER BY seq"
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
@@ -51,11 +56,13 @@ _SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
 # What each kind of problem means, for the CLI (the admin page shows its own Japanese text).
 MEANING = {
     "changed": "record changed: its contents no longer match its hash",
-    "link": "does not link to the record before it: that record was altered (hash recomputed), or a record was removed or inserted here",
+    "link": "does not link to the record before it: that record was altered (hash recomputed), "
+    "or a record was removed or inserted here",
     "missing": "record missing (deleted): the sequence jumps over it",
     "order": "record out of order or duplicated (inserted)",
     "renumbered": "record renumbered: its id differs from its seq",
-    "head": "the chain's head disagrees with the last record: records were removed from the end, or appended outside the audit writer",
+    "head": "the chain's head disagrees with the last record: records were removed from the end, "
+    "or appended outside the audit writer",
     "checkpoint_signature": "checkpoint signature invalid or signed by an unknown key",
     "checkpoint_mismatch": "checkpoint does not match the record's hash: history up to here was rewritten",
     "checkpoint_beyond": "checkpoint names a record that no longer exists: the end of the log was removed",
@@ -105,8 +112,15 @@ class Report:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-def scan(batches: Iterable[list], report: Report, *, raw: bool, start_seq: int = 1, start_hash: str = GENESIS,
-         watch: set[int] = frozenset()) -> dict[int, str]:
+def scan(
+    batches: Iterable[list],
+    report: Report,
+    *,
+    raw: bool,
+    start_seq: int = 1,
+    start_hash: str = GENESIS,
+    watch: set[int] = frozenset(),
+) -> dict[int, str]:
     """Check rows ``(seq, id, prev_hash, hash, payload)`` (or the chained columns instead of
     ``payload`` when ``raw``) in seq order; return the stored hashes at the ``watch`` seqs."""
     expected, prev, count = start_seq, start_hash, 0
@@ -247,14 +261,20 @@ def _batches(cursor) -> Iterator[list]:
         yield rows
 
 
-def _check_checkpoints(report: Report, checkpoints: list[AuditCheckpoint], seen: dict[int, str], keys, previous: int = 0) -> None:
+def _check_checkpoints(
+    report: Report, checkpoints: list[AuditCheckpoint], seen: dict[int, str], keys, previous: int = 0
+) -> None:
     last_good = previous
     for cp in checkpoints:
-        message = checkpoint_message(seq=cp.seq, hash=cp.hash, prev_seq=cp.prev_seq, signed_at=at_text(cp.signed_at), kid=cp.kid)
+        message = checkpoint_message(
+            seq=cp.seq, hash=cp.hash, prev_seq=cp.prev_seq, signed_at=at_text(cp.signed_at), kid=cp.kid
+        )
         if not check_signature(keys, cp.kid, message, cp.signature):
             report.add(cp.seq, "checkpoint_signature", f"key {cp.kid}")
         elif cp.prev_seq != previous:
-            report.add(cp.seq, "checkpoint_chain", f"says the previous checkpoint is seq {cp.prev_seq}, found seq {previous}")
+            report.add(
+                cp.seq, "checkpoint_chain", f"says the previous checkpoint is seq {cp.prev_seq}, found seq {previous}"
+            )
         if cp.seq > report.last_seq:
             report.add(cp.seq, "checkpoint_beyond", f"the log ends at seq {report.last_seq}")
         elif cp.seq in seen and seen[cp.seq] != cp.hash:
@@ -275,7 +295,9 @@ def verify_connection(conn: Connection, *, keys, readers_from: Engine | None = N
     started, cpu = time.perf_counter(), time.process_time()
     report = Report()
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
-    checkpoints = [AuditCheckpoint(**row._mapping) for row in conn.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))]
+    checkpoints = [
+        AuditCheckpoint(**row._mapping) for row in conn.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+    ]
     if conn.dialect.name == "sqlite":
         rows = _sqlite_rows(conn)
     elif readers_from is not None:
@@ -286,7 +308,11 @@ def verify_connection(conn: Connection, *, keys, readers_from: Engine | None = N
     report.first_seq = 1 if report.records else 0
     head_seq, head_hash = head if head else (0, GENESIS)
     if (head_seq, head_hash) != (report.last_seq, report.last_hash):
-        report.add(min(head_seq, report.last_seq) + 1, "head", f"head says seq {head_seq}, the log ends at seq {report.last_seq}")
+        report.add(
+            min(head_seq, report.last_seq) + 1,
+            "head",
+            f"head says seq {head_seq}, the log ends at seq {report.last_seq}",
+        )
     _check_checkpoints(report, checkpoints, seen, keys)
     report.seconds, report.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     return report

@@ -3,6 +3,7 @@
 If the audit record cannot be written the data is not returned (DESIGN.md §6): the caller gets
 ``AuditWriteFailed`` (503) before anything is shown.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -26,22 +27,44 @@ class Subject(Protocol):
     household_id: int
 
 
-def record_access(*, engine, request: Request, user: User, action: str, person: Subject | None = None,
-                  household_id: int | None = None, fields: str = "", purpose: str = "", incident: str = "",
-                  emergency: bool = False, outcome: str = "ok", device: str | None = None) -> AuditEvent:
+def record_access(
+    *,
+    engine,
+    request: Request,
+    user: User,
+    action: str,
+    person: Subject | None = None,
+    household_id: int | None = None,
+    fields: str = "",
+    purpose: str = "",
+    incident: str = "",
+    emergency: bool = False,
+    outcome: str = "ok",
+    device: str | None = None,
+) -> AuditEvent:
     """Append the access to the audit log and return it, or refuse with a clear error.
 
     ``device`` names an enrolled EMS device; otherwise the browser's user agent is recorded.
     """
     try:
         return audit.append(
-            engine=engine, action=action, actor_user_id=user.id, actor_username=user.username,
-            actor_role=Role(user.role).value, organisation=user.organisation,
+            engine=engine,
+            action=action,
+            actor_user_id=user.id,
+            actor_username=user.username,
+            actor_role=Role(user.role).value,
+            organisation=user.organisation,
             device=(device if device is not None else request.headers.get("user-agent", ""))[:100],
             person_id=person.id if person else None,
             household_id=person.household_id if person else household_id,
-            fields=fields, purpose=purpose, incident=incident, emergency=emergency, outcome=outcome,
+            fields=fields,
+            purpose=purpose,
+            incident=incident,
+            emergency=emergency,
+            outcome=outcome,
             ip=request.client.host if request.client else "",
         )
     except audit.AuditUnavailable:
-        raise AuditWriteFailed("アクセス記録を書き込めないため、情報を表示できません。しばらくしてから再度お試しください。管理者にお知らせください。") from None
+        raise AuditWriteFailed(
+            "アクセス記録を書き込めないため、情報を表示できません。しばらくしてから再度お試しください。管理者にお知らせください。"
+        ) from None

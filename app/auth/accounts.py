@@ -7,6 +7,7 @@ sign-in the person sets up their authenticator (crew members: sign in on an enro
 must replace the initial password before anything else. A forgotten password is replaced the
 same way: the administrator issues a new initial password.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,7 @@ class AccountCreate(SQLModel):
 def initial_password() -> str:
     """16 random characters in groups of four (~93 bits), e.g. ``Kp7x-Qm2R-…``."""
     chars = "".join(secrets.choice(_ALPHABET) for _ in range(16))
-    return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
 def list_accounts(*, session: Session) -> list[User]:
@@ -59,7 +60,9 @@ def list_accounts(*, session: Session) -> list[User]:
 
 def practitioners(*, session: Session) -> list[Practitioner]:
     """Whom a doctor's account can stand for: their entry in the directory decides their patients."""
-    return list(session.exec(select(Practitioner).where(Practitioner.active).order_by(Practitioner.kana, Practitioner.id)))
+    return list(
+        session.exec(select(Practitioner).where(Practitioner.active).order_by(Practitioner.kana, Practitioner.id))
+    )
 
 
 def create(*, session: Session, data: AccountCreate) -> tuple[User, str]:
@@ -69,15 +72,27 @@ def create(*, session: Session, data: AccountCreate) -> tuple[User, str]:
     practitioner_id = None
     if data.role == Role.doctor:
         if data.practitioner_id is None or session.get(Practitioner, data.practitioner_id) is None:
-            raise Invalid("医師のアカウントには、医師名簿の医師を選んでください（担当の患者が決まります）", field="practitioner_id")
+            raise Invalid(
+                "医師のアカウントには、医師名簿の医師を選んでください（担当の患者が決まります）",
+                field="practitioner_id",
+            )
         taken = session.exec(select(User).where(User.practitioner_id == data.practitioner_id, User.is_active)).first()
         if taken is not None:
             raise Conflict("この医師には、すでにアカウント「%(name)s」があります", name=taken.username)
         practitioner_id = data.practitioner_id
     password = initial_password()
-    user = auth.create_user(session=session, data=UserCreate(
-        username=data.username, password=password, role=data.role, display_name=data.display_name,
-        organisation=data.organisation, practitioner_id=practitioner_id), must_change_password=True)
+    user = auth.create_user(
+        session=session,
+        data=UserCreate(
+            username=data.username,
+            password=password,
+            role=data.role,
+            display_name=data.display_name,
+            organisation=data.organisation,
+            practitioner_id=practitioner_id,
+        ),
+        must_change_password=True,
+    )
     return user, password
 
 

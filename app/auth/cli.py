@@ -1,4 +1,5 @@
 """``lifeline users …``: accounts from the command line, as /admin/users manages them; every change audited."""
+
 from __future__ import annotations
 
 import sys
@@ -16,10 +17,14 @@ app = typer.Typer(help="User accounts.", no_args_is_help=True)
 def users_add(
     role: Annotated[str, typer.Option(help="admin, staff, doctor, paramedic or resident.")],
     username: Annotated[str, typer.Option(help="Sign-in name.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
     display_name: Annotated[str, typer.Option(help="Name shown in the UI and the audit log.")] = "",
     organisation: Annotated[str, typer.Option(help="Department, hospital or fire department.")] = "",
-    practitioner_id: Annotated[int | None, typer.Option(help="A doctor's id in the directory: decides their patients.")] = None,
+    practitioner_id: Annotated[
+        int | None, typer.Option(help="A doctor's id in the directory: decides their patients.")
+    ] = None,
 ) -> None:
     """Create a user. The password is read from stdin (never from the command line).
 
@@ -28,9 +33,9 @@ def users_add(
     from pydantic import ValidationError
     from sqlmodel import Session
 
+    from app import bootstrap
     from app.auth import service as auth
     from app.auth.models import Role, UserCreate
-    from app import bootstrap
     from app.core import db
     from app.core.errors import DomainError
     from app.directory.models import Practitioner
@@ -42,8 +47,14 @@ def users_add(
         fail(f"Unknown role {role!r}; choose from {', '.join(r.value for r in Role)}.")
     bootstrap.prepare_database()
     try:
-        data = UserCreate(username=username, password=password, role=Role(role), display_name=display_name or username,
-                          organisation=organisation, practitioner_id=practitioner_id)
+        data = UserCreate(
+            username=username,
+            password=password,
+            role=Role(role),
+            display_name=display_name or username,
+            organisation=organisation,
+            practitioner_id=practitioner_id,
+        )
         with Session(db.get_engine()) as session:
             if practitioner_id is not None and session.get(Practitioner, practitioner_id) is None:
                 fail(f"No practitioner with id {practitioner_id} in the directory.")
@@ -64,8 +75,9 @@ def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of 
     """
     from app.auth import totp
 
-    ended = _change_account(username, "auth.2fa_reset",
-                            lambda session, user: f"{totp.reset(session=session, user=user)} sessions ended")
+    ended = _change_account(
+        username, "auth.2fa_reset", lambda session, user: f"{totp.reset(session=session, user=user)} sessions ended"
+    )
     typer.echo(f"second factor of {username} removed; {ended}")
 
 
@@ -84,12 +96,17 @@ def users_reset_password(username: Annotated[str, typer.Option(help="Sign-in nam
 
     def change(session, user) -> str:
         if Role(user.role) not in accounts.ROLES:
-            fail(f"{username} is a {Role(user.role).value} account: residents get a new letter code, network clients a new secret.")
+            fail(
+                f"{username} is a {Role(user.role).value} account: "
+                "residents get a new letter code, network clients a new secret."
+            )
         issued.append(accounts.reissue_password(session=session, user=user))
         return "new initial password issued"  # never the password itself: this goes to the audit log
 
     _change_account(username, "admin.user_password_reset", change)
-    typer.echo(f"new initial password for {username} (shown once; it must be changed at the next sign-in):\n{issued[0]}")
+    typer.echo(
+        f"new initial password for {username} (shown once; it must be changed at the next sign-in):\n{issued[0]}"
+    )
 
 
 @app.command("deactivate")
@@ -126,9 +143,9 @@ def _change_account(username: str, action: str, change) -> str:
     """
     from sqlmodel import Session
 
+    from app import bootstrap
     from app.audit.service import AuditUnavailable
     from app.auth import service as auth
-    from app import bootstrap
     from app.core import db
 
     bootstrap.prepare_database()

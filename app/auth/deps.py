@@ -3,6 +3,7 @@
 Permissions are declared on the route (``dependencies=[Depends(require_roles(...))]`` or a
 typed alias such as ``StaffUser``), never as an ``if`` in its body.
 """
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,4 +1,5 @@
 """Users, their roles and their sessions (web cookies and API bearer tokens)."""
+
 from __future__ import annotations
 
 from datetime import datetime

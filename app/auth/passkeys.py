@@ -9,6 +9,7 @@ checked by `webauthn` (py_webauthn); the browser side is @simplewebauthn/browser
 The challenge of a ceremony lives in a signed, short-lived cookie scoped to the path that
 completes it, bound to the user and used once: nothing is stored before a ceremony succeeds.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,21 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
 from sqlmodel import Session, select
-from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
-                      verify_authentication_response, verify_registration_response)
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, PublicKeyCredentialDescriptor, ResidentKeyRequirement,
-                                      UserVerificationRequirement)
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
 from app.auth import pending
 from app.auth import service as auth
@@ -63,7 +73,9 @@ def relying_party() -> RelyingParty:
 
 
 def list_for(*, session: Session, user: User) -> list[Passkey]:
-    return list(session.exec(select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.created_at, Passkey.id)))
+    return list(
+        session.exec(select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.created_at, Passkey.id))
+    )
 
 
 def has_any(*, session: Session, user: User) -> bool:
@@ -72,14 +84,22 @@ def has_any(*, session: Session, user: User) -> bool:
 
 # --- the challenge cookie ----------------------------------------------------------------------
 
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(get_settings().signing_secret(), salt="lifeline.auth.webauthn")
 
 
 def _keep_challenge(response: Response, request: Request, *, user: User, challenge: bytes, path: str) -> None:
     value = _serializer().dumps({"u": user.id, "c": bytes_to_base64url(challenge), "f": pending.fingerprint(user)})
-    response.set_cookie(CHALLENGE_COOKIE, value, max_age=CHALLENGE_MAX_AGE, httponly=True, path=path, samesite="strict",
-                        secure=get_settings().cookies_secure or request.url.scheme == "https")
+    response.set_cookie(
+        CHALLENGE_COOKIE,
+        value,
+        max_age=CHALLENGE_MAX_AGE,
+        httponly=True,
+        path=path,
+        samesite="strict",
+        secure=get_settings().cookies_secure or request.url.scheme == "https",
+    )
 
 
 def _challenge(request: Request, *, user: User) -> bytes:
@@ -108,6 +128,7 @@ def _descriptors(keys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]:
 
 # --- registration (account page) -----------------------------------------------------------------
 
+
 def registration_options(request: Request, *, session: Session, user: User, path: str) -> Response:
     """The options for ``navigator.credentials.create`` as JSON; its challenge kept for ``path``."""
     keys = list_for(session=session, user=user)
@@ -115,11 +136,17 @@ def registration_options(request: Request, *, session: Session, user: User, path
         raise Invalid(TOO_MANY, count=MAX_PER_USER)
     rp = relying_party()
     options = generate_registration_options(
-        rp_id=rp.id, rp_name=rp.name, user_id=f"lifeline-user-{user.id}".encode(), user_name=user.username,
-        user_display_name=user.display_name or user.username, exclude_credentials=_descriptors(keys),
+        rp_id=rp.id,
+        rp_name=rp.name,
+        user_id=f"lifeline-user-{user.id}".encode(),
+        user_name=user.username,
+        user_display_name=user.display_name or user.username,
+        exclude_credentials=_descriptors(keys),
         # A passkey on the phone or PC (discoverable) where it can be; a security key works too.
-        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.PREFERRED,
-                                                               user_verification=UserVerificationRequirement.PREFERRED))
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED
+        ),
+    )
     return _options_response(options, request, user=user, path=path)
 
 
@@ -129,8 +156,12 @@ def register(request: Request, *, session: Session, user: User, credential: dict
     name = " ".join(name.split())[:NAME_MAX] or "パスキー"
     rp = relying_party()
     try:
-        verified = verify_registration_response(credential=_as_json(credential), expected_challenge=challenge,
-                                                expected_rp_id=rp.id, expected_origin=rp.origin)
+        verified = verify_registration_response(
+            credential=_as_json(credential),
+            expected_challenge=challenge,
+            expected_rp_id=rp.id,
+            expected_origin=rp.origin,
+        )
     except (WebAuthnException, ValueError, TypeError, KeyError):
         raise Invalid(NOT_ADDED) from None
     credential_id = bytes_to_base64url(verified.credential_id)
@@ -138,8 +169,13 @@ def register(request: Request, *, session: Session, user: User, credential: dict
         raise Invalid("このパスキーはすでに登録されています")
     if len(list_for(session=session, user=user)) >= MAX_PER_USER:
         raise Invalid(TOO_MANY, count=MAX_PER_USER)
-    passkey = Passkey(user_id=user.id, credential_id=credential_id, public_key=verified.credential_public_key,
-                      sign_count=verified.sign_count, name=name)
+    passkey = Passkey(
+        user_id=user.id,
+        credential_id=credential_id,
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+        name=name,
+    )
     session.add(passkey)
     session.commit()
     session.refresh(passkey)
@@ -163,13 +199,17 @@ def remove_all(*, session: Session, user: User) -> None:
 
 # --- authentication (second sign-in step) ------------------------------------------------------
 
+
 def authentication_options(request: Request, *, session: Session, user: User, path: str) -> Response:
     """The options for ``navigator.credentials.get``, limited to this user's passkeys."""
     keys = list_for(session=session, user=user)
     if not keys:
         raise Invalid(REFUSED)
-    options = generate_authentication_options(rp_id=relying_party().id, allow_credentials=_descriptors(keys),
-                                              user_verification=UserVerificationRequirement.PREFERRED)
+    options = generate_authentication_options(
+        rp_id=relying_party().id,
+        allow_credentials=_descriptors(keys),
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
     return _options_response(options, request, user=user, path=path)
 
 
@@ -181,15 +221,23 @@ def authenticate(request: Request, *, session: Session, user: User, credential: 
     except Invalid:
         raise AuthFailed(EXPIRED) from None
     credential_id = credential.get("id") if isinstance(credential, dict) else None
-    passkey = session.exec(select(Passkey).where(Passkey.user_id == user.id, Passkey.credential_id == credential_id)).first() \
-        if isinstance(credential_id, str) else None
+    passkey = (
+        session.exec(select(Passkey).where(Passkey.user_id == user.id, Passkey.credential_id == credential_id)).first()
+        if isinstance(credential_id, str)
+        else None
+    )
     rp = relying_party()
     try:
         if passkey is None:
             raise InvalidAssertion
         verified = verify_authentication_response(
-            credential=_as_json(credential), expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=rp.origin,
-            credential_public_key=passkey.public_key, credential_current_sign_count=passkey.sign_count)
+            credential=_as_json(credential),
+            expected_challenge=challenge,
+            expected_rp_id=rp.id,
+            expected_origin=rp.origin,
+            credential_public_key=passkey.public_key,
+            credential_current_sign_count=passkey.sign_count,
+        )
     except (InvalidAssertion, WebAuthnException, ValueError, TypeError, KeyError):
         auth.count_failure(session=session, user=user)
         raise AuthFailed(REFUSED) from None

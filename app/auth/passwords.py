@@ -11,6 +11,7 @@ with the service's own names (city, region, product) added to its dictionaries.
 "Letters" are any alphabetic characters, kana and kanji included, so a Japanese passphrase with
 a digit or a space in it qualifies; a space counts as a symbol.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -27,8 +28,25 @@ MIN_SCORE = 3
 # zxcvbn refuses longer input (its matching is quadratic); the first 72 characters decide.
 ZXCVBN_MAX = 72
 # What an attacker of this service tries first, beyond zxcvbn's own lists.
-LOCAL_WORDS = ("kazo", "kazoshi", "tone", "saitama", "lifeline", "tonelifeline", "gyoda", "hanyu", "kuki", "hasuda",
-               "satte", "shiraoka", "miyashiro", "sugito", "kyukyu", "kinkyu", "shobo")
+LOCAL_WORDS = (
+    "kazo",
+    "kazoshi",
+    "tone",
+    "saitama",
+    "lifeline",
+    "tonelifeline",
+    "gyoda",
+    "hanyu",
+    "kuki",
+    "hasuda",
+    "satte",
+    "shiraoka",
+    "miyashiro",
+    "sugito",
+    "kyukyu",
+    "kinkyu",
+    "shobo",
+)
 
 
 def has_second_factor(*, role: Role, totp_enabled: bool) -> bool:

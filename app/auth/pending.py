@@ -6,6 +6,7 @@ bound to the account's password hash and TOTP state, so a password change or a s
 reset voids it. Stages: ``code`` (TOTP on: ask for it) and ``enrol`` (a role that must use TOTP
 and has none yet: set it up now).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,15 @@ def issue(response: Response, request: Request, *, user: User, stage: str, next:
     """Attach the signed state to ``response``."""
     value = _serializer().dumps({"u": user.id, "s": stage, "n": next, "f": fingerprint(user)})
     settings = get_settings()
-    response.set_cookie(COOKIE, value, max_age=MAX_AGE[stage], httponly=True, path=PATH, samesite="lax",
-                        secure=settings.cookies_secure or request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=MAX_AGE[stage],
+        httponly=True,
+        path=PATH,
+        samesite="lax",
+        secure=settings.cookies_secure or request.url.scheme == "https",
+    )
 
 
 def read(request: Request, *, session: Session, stage: str) -> Pending | None:
@@ -85,8 +93,15 @@ def _enrol_serializer() -> URLSafeTimedSerializer:
 def keep_enrolment(response: Response, request: Request, *, user: User, secret: str, path: str) -> None:
     value = _enrol_serializer().dumps({"u": user.id, "k": secret, "f": fingerprint(user)})
     settings = get_settings()
-    response.set_cookie(ENROL_COOKIE, value, max_age=ENROL_MAX_AGE, httponly=True, path=path, samesite="strict",
-                        secure=settings.cookies_secure or request.url.scheme == "https")
+    response.set_cookie(
+        ENROL_COOKIE,
+        value,
+        max_age=ENROL_MAX_AGE,
+        httponly=True,
+        path=path,
+        samesite="strict",
+        secure=settings.cookies_secure or request.url.scheme == "https",
+    )
 
 
 def enrolment_secret(request: Request, *, user: User) -> str | None:

@@ -1,24 +1,23 @@
 """Sign-in for the API (OAuth2 password → bearer token), its sign-out and the signed-in user.
 
 The web UI's sign-in pages are in ``app.auth.views``."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.auth import pending, totp, web
 from app.auth import service as auth
+from app.auth import totp, web
+from app.auth.deps import CurrentUser, PasswordChangeRequired
 from app.auth.models import Role, Token, User, UserPublic
 from app.core import ratelimit
 from app.core.config import get_settings
-from app.auth.deps import SESSION_COOKIE, CurrentUser, PasswordChangeRequired
 from app.core.deps import EngineDep, SessionDep, bearer_token
 from app.core.errors import AuthFailed
-from app.core.i18n import LANGUAGES
-from app.core.templating import render
 from app.devices import service as devices
 from app.devices.deps import DEVICE_HEADER
 
@@ -40,20 +39,34 @@ with `"code": "password_change_required"`. Send the form again with `new_passwor
 force."""
 
 
-@router.post("/api/v1/auth/token", response_model=Token, description=TOKEN_DESCRIPTION, dependencies=[Depends(ratelimit.sign_in)])
+@router.post(
+    "/api/v1/auth/token", response_model=Token, description=TOKEN_DESCRIPTION, dependencies=[Depends(ratelimit.sign_in)]
+)
 def issue_token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     engine: EngineDep,
-    totp_code: Annotated[str, Form(alias="totp", max_length=64, description="6-digit authenticator code or a recovery code (second factor)")] = "",
-    new_password: Annotated[str, Form(max_length=256, description="the password chosen to replace an initial one")] = "",
+    totp_code: Annotated[
+        str,
+        Form(alias="totp", max_length=64, description="6-digit authenticator code or a recovery code (second factor)"),
+    ] = "",
+    new_password: Annotated[
+        str, Form(max_length=256, description="the password chosen to replace an initial one")
+    ] = "",
     new_password2: Annotated[str, Form(max_length=256, description="the same again")] = "",
 ) -> Token:
     try:
         user = auth.authenticate(session=session, username=form.username, password=form.password)
     except AuthFailed:
-        web.audit_sign_in(engine, request, username=form.username, user=auth.get_user(session=session, username=form.username.strip()), ok=False, channel="api")
+        web.audit_sign_in(
+            engine,
+            request,
+            username=form.username,
+            user=auth.get_user(session=session, username=form.username.strip()),
+            ok=False,
+            channel="api",
+        )
         raise
     if auth.needs_second_step(user):
         _check_api_code(engine, request, session=session, user=user, code=totp_code)
@@ -72,15 +85,23 @@ def issue_token(
         auth.change_password(session=session, user=user, current=form.password, new=new_password, new2=new_password2)
         web.audit_auth(engine, request, action="auth.password_changed", user=user, purpose="initial password (api)")
     web.audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api")
-    token, record = auth.start_session(session=session, user=user, kind="api", user_agent=request.headers.get("user-agent", ""),
-                                       device_id=device.id if device else None, hours=hours)
+    token, record = auth.start_session(
+        session=session,
+        user=user,
+        kind="api",
+        user_agent=request.headers.get("user-agent", ""),
+        device_id=device.id if device else None,
+        hours=hours,
+    )
     return Token(access_token=token, expires_in=hours * 3600)
 
 
 def _check_api_code(engine, request: Request, *, session, user: User, code: str) -> None:
     """The API's second step, in the same request: the ``totp`` field."""
     if not totp.is_enabled(user):
-        web.audit_auth(engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose="api (not enrolled)")
+        web.audit_auth(
+            engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose="api (not enrolled)"
+        )
         raise AuthFailed("2段階認証が未設定です。先にブラウザで /login からログインして、認証アプリを設定してください")
     if not code.strip():
         web.audit_auth(engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose="api (no code)")

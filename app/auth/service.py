@@ -1,4 +1,5 @@
 """Users, sign-in with lock-out, and sessions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,17 +28,26 @@ ROLE_SOURCE = {
 
 def actor_of(user: User) -> Actor:
     """The user as the author of changes, with the provenance their role implies."""
-    return Actor(user_id=user.id, name=user.display_name or user.username, source=ROLE_SOURCE[Role(user.role)], role=user.role)
+    return Actor(
+        user_id=user.id, name=user.display_name or user.username, source=ROLE_SOURCE[Role(user.role)], role=user.role
+    )
 
 
 def create_user(*, session: Session, data: UserCreate, must_change_password: bool = False) -> User:
     """Create a user with an Argon2 password hash (``must_change_password``: one an administrator issued)."""
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict("ユーザー名「%(name)s」は既に使われています", name=data.username)
-    passwords.check_rules(password=data.password, username=data.username, display_name=data.display_name,
-                          second_factor=passwords.has_second_factor(role=Role(data.role), totp_enabled=False))
-    user = User(**data.model_dump(exclude={"password"}), password_hash=hash_password(data.password),
-                must_change_password=must_change_password)
+    passwords.check_rules(
+        password=data.password,
+        username=data.username,
+        display_name=data.display_name,
+        second_factor=passwords.has_second_factor(role=Role(data.role), totp_enabled=False),
+    )
+    user = User(
+        **data.model_dump(exclude={"password"}),
+        password_hash=hash_password(data.password),
+        must_change_password=must_change_password,
+    )
     user.password_changed_at = utcnow()
     session.add(user)
     session.commit()
@@ -53,7 +63,9 @@ def needs_second_step(user: User) -> bool:
 def ensure_not_locked(*, user: User) -> None:
     """Refuse a locked account, at any step of the sign-in."""
     if user.locked_until and user.locked_until > utcnow():
-        raise AuthFailed("ログインの失敗が続いたため、このアカウントは一時的にロックされています。しばらくしてからお試しください")
+        raise AuthFailed(
+            "ログインの失敗が続いたため、このアカウントは一時的にロックされています。しばらくしてからお試しください"
+        )
 
 
 def count_failure(*, session: Session, user: User) -> None:
@@ -108,8 +120,14 @@ def change_password(*, session: Session, user: User, current: str, new: str, new
         raise Invalid("2回入力したパスワードが ちがいます", field="new2")
     if new == current:
         raise Invalid("新しいパスワードは、今のパスワードと違うものにしてください", field="new")
-    passwords.check_rules(password=new, username=user.username, display_name=user.display_name,
-                          second_factor=passwords.has_second_factor(role=Role(user.role), totp_enabled=user.totp_confirmed_at is not None))
+    passwords.check_rules(
+        password=new,
+        username=user.username,
+        display_name=user.display_name,
+        second_factor=passwords.has_second_factor(
+            role=Role(user.role), totp_enabled=user.totp_confirmed_at is not None
+        ),
+    )
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     user.must_change_password = False
@@ -117,8 +135,15 @@ def change_password(*, session: Session, user: User, current: str, new: str, new
     return end_all_sessions(session=session, user_id=user.id)  # commits the new hash with the revocation
 
 
-def start_session(*, session: Session, user: User, kind: str = "web", user_agent: str = "",
-                  device_id: int | None = None, hours: int | None = None) -> tuple[str, AuthSession]:
+def start_session(
+    *,
+    session: Session,
+    user: User,
+    kind: str = "web",
+    user_agent: str = "",
+    device_id: int | None = None,
+    hours: int | None = None,
+) -> tuple[str, AuthSession]:
     """Open a new session and return its token (shown once, only its hash is stored)."""
     settings = get_settings()
     hours = hours or (settings.session_hours if kind == "web" else settings.api_token_hours)
@@ -167,8 +192,11 @@ def end_session(*, session: Session, token: str) -> None:
 
 def end_all_sessions(*, session: Session, user_id: int) -> int:
     """Revoke every live session of a user ("sign out everywhere"); returns how many. Commits."""
-    result = session.exec(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-                          .values(revoked_at=utcnow()))
+    result = session.exec(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     session.commit()
     return result.rowcount
 

@@ -6,6 +6,7 @@ a conditional UPDATE, so two requests with the same code cannot both win). Recov
 characters (80 random bits); only their SHA-256 is stored and a code is claimed the same way.
 Wrong codes count toward the account's lock-out like wrong passwords (app.auth.service).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -46,6 +47,7 @@ def _clean(code: str) -> str:
 
 # --- enrolment -------------------------------------------------------------------------------
 
+
 def new_secret() -> str:
     """A fresh secret to enrol (160 bits, as RFC 4226 recommends); it reaches the database only once confirmed."""
     return pyotp.random_base32()
@@ -62,7 +64,7 @@ def qr_data_uri(uri: str) -> str:
 
 def grouped(secret: str) -> str:
     """The secret in groups of four, for typing it into an app by hand."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def confirm_enrolment(*, session: Session, user: User, secret: str, code: str) -> list[str]:
@@ -79,19 +81,31 @@ def confirm_enrolment(*, session: Session, user: User, secret: str, code: str) -
 
 # --- checking --------------------------------------------------------------------------------
 
-def _claim_totp(*, session: Session, user: User, code: str, secret: str | None = None, now: datetime | None = None) -> bool:
+
+def _claim_totp(
+    *, session: Session, user: User, code: str, secret: str | None = None, now: datetime | None = None
+) -> bool:
     """True when ``code`` is the code of a step near now that was not used before; claims that step."""
     secret = secret or user.totp_secret
     if not (len(code) == 6 and code.isdigit() and secret):
         return False
     totp = pyotp.TOTP(secret)
     current = totp.timecode((now or utcnow()).timestamp())
-    step = next((s for s in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1)
-                 if strings_equal(totp.generate_otp(s), code)), None)
+    step = next(
+        (
+            s
+            for s in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1)
+            if strings_equal(totp.generate_otp(s), code)
+        ),
+        None,
+    )
     if step is None:
         return False
-    claimed = session.exec(update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-                           .values(totp_last_step=step))
+    claimed = session.exec(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+    )
     session.commit()
     session.refresh(user)
     return claimed.rowcount == 1
@@ -100,8 +114,15 @@ def _claim_totp(*, session: Session, user: User, code: str, secret: str | None =
 def _claim_recovery(*, session: Session, user: User, code: str) -> bool:
     if len(code) != RECOVERY_LENGTH:
         return False
-    claimed = session.exec(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == token_digest(code),
-                                                      RecoveryCode.used_at.is_(None)).values(used_at=utcnow()))
+    claimed = session.exec(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == token_digest(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
     session.commit()
     return claimed.rowcount == 1
 
@@ -120,12 +141,13 @@ def verify(*, session: Session, user: User, code: str) -> str:
 
 # --- recovery codes and reset ----------------------------------------------------------------
 
+
 def _new_recovery_code() -> str:
     return "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
 
 
 def show_code(code: str) -> str:
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def regenerate_recovery_codes(*, session: Session, user: User) -> list[str]:
@@ -139,11 +161,15 @@ def regenerate_recovery_codes(*, session: Session, user: User) -> list[str]:
 
 
 def remaining_recovery_codes(*, session: Session, user: User) -> int:
-    return session.exec(select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).one()
+    return session.exec(
+        select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).one()
 
 
 def reset(*, session: Session, user: User) -> int:
-    """Turn the second factor off: TOTP, recovery codes and passkeys; end every session; returns sessions ended. Commits.
+    """Turn the second factor off (TOTP, recovery codes, passkeys) and end every session; returns sessions ended.
+
+    Commits.
 
     Used when the phone is lost: a passkey may well have been on it.
     """

@@ -1,4 +1,5 @@
 """Pieces shared by the sign-in steps and the account page: safe redirects, auditing, the session cookie."""
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -8,9 +9,9 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.auth import pending
 from app.auth import service as auth
+from app.auth.deps import SESSION_COOKIE
 from app.auth.models import Role, User
 from app.core.config import get_settings
-from app.auth.deps import SESSION_COOKIE
 
 HOME_BY_ROLE = {Role.admin: "/staff/", Role.staff: "/staff/", Role.doctor: "/doctor/", Role.resident: "/me/"}
 
@@ -30,8 +31,16 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def audit_auth(engine, request: Request, *, action: str, user: User | None, username: str = "", outcome: str = "ok",
-               purpose: str = "web") -> None:
+def audit_auth(
+    engine,
+    request: Request,
+    *,
+    action: str,
+    user: User | None,
+    username: str = "",
+    outcome: str = "ok",
+    purpose: str = "web",
+) -> None:
     """Record a sign-in or account event. Never pass codes, secrets or passwords here."""
     audit.append(
         engine=engine,
@@ -51,8 +60,13 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     settings = get_settings()
     # Secure whenever the browser reached us over TLS (uvicorn trusts the proxy's forwarded scheme).
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=settings.session_hours * 3600, httponly=True,
-        secure=settings.cookies_secure or request.url.scheme == "https", samesite="lax", path="/",
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.cookies_secure or request.url.scheme == "https",
+        samesite="lax",
+        path="/",
     )
 
 
@@ -62,7 +76,9 @@ def open_session(response: Response, request: Request, *, session: Session, user
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         auth.end_session(session=session, token=old)
-    token, _record = auth.start_session(session=session, user=user, kind="web", user_agent=request.headers.get("user-agent", ""))
+    token, _record = auth.start_session(
+        session=session, user=user, kind="web", user_agent=request.headers.get("user-agent", "")
+    )
     set_session_cookie(response, request, token)
     pending.clear(response)
     return response
@@ -73,5 +89,12 @@ def redirect(target: str) -> RedirectResponse:
 
 
 def audit_sign_in(engine, request: Request, *, username: str, user: User | None, ok: bool, channel: str) -> None:
-    audit_auth(engine, request, action="auth.login" if ok else "auth.login_failed", user=user, username=username,
-                   outcome="ok" if ok else "refused", purpose=channel)
+    audit_auth(
+        engine,
+        request,
+        action="auth.login" if ok else "auth.login_failed",
+        user=user,
+        username=username,
+        outcome="ok" if ok else "refused",
+        purpose=channel,
+    )

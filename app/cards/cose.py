@@ -4,6 +4,7 @@ Strict means: exactly one accepted byte string per credential. Every part must b
 deterministic encoding (RFC 8949 §4.2.1), which we check by re-encoding the decoded value
 and comparing bytes; so a verifier never has to reason about two spellings of one card.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -4,6 +4,7 @@ The QR holds no personal or medical data, only a signed pointer (random card id 
 to the record on the server. ``verify`` never raises: every input gets a status, so a
 scan can always show the crew something definite.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -14,7 +15,15 @@ from typing import TYPE_CHECKING, Protocol
 
 import cbor2
 
-from app.cards.cose import Signer, decode_canonical, decode_sign1, encode_sign1, es256_verify, is_uint, require_canonical
+from app.cards.cose import (
+    Signer,
+    decode_canonical,
+    decode_sign1,
+    encode_sign1,
+    es256_verify,
+    is_uint,
+    require_canonical,
+)
 from app.cards.errors import MalformedCredential
 from app.cards.keyset import KeySet, b64url_encode
 from app.cards.qr import cose_from_qr, qr_segments, segments_text
@@ -28,6 +37,7 @@ class RevocationLookup(Protocol):
     """What ``verify`` asks of revocations: a signed RevocationList (offline) or the server's per-card lookup."""
 
     def entry_for(self, *, card_id: bytes, serial: int) -> RevocationEntry | None: ...
+
 
 # Registered CWT claim keys (RFC 8392 §4); no private claims, so nothing to register.
 CLAIM_EXP = 4
@@ -184,7 +194,9 @@ def verify(qr_text: object, *, keys: KeySet, revocations: RevocationLookup | Non
     entry = revocations.entry_for(card_id=claims.card_id, serial=claims.serial) if revocations is not None else None
     if entry is not None:
         newer = entry.superseded_by_serial is not None
-        return VerificationResult(status=Status.REVOKED, reason=entry.reason, kid=sign1.kid, claims=claims, newer_card_exists=newer)
+        return VerificationResult(
+            status=Status.REVOKED, reason=entry.reason, kid=sign1.kid, claims=claims, newer_card_exists=newer
+        )
     if not key.usable_at(now):
         return VerificationResult(status=Status.EXPIRED, reason="key_expired", kid=sign1.kid, claims=claims)
     if claims.expires_at is not None and now >= claims.expires_at:

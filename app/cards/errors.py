@@ -1,4 +1,5 @@
 """Errors of the cards domain; the verifiers turn them into a status instead of raising."""
+
 from __future__ import annotations
 
 from app.core.errors import Invalid

@@ -3,6 +3,7 @@
 A ``KeySet`` holds the imported public key objects by kid, so a verifier builds it once per
 JWKS and each verification costs one ECDSA check, not a key import.
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,7 +83,12 @@ def _coordinate(value: object) -> int:
 def _key_from_jwk(jwk: object) -> VerificationKey:
     if not isinstance(jwk, Mapping):
         raise ValueError("a JWKS entry must be an object")
-    if (jwk.get("kty"), jwk.get("crv"), jwk.get("alg", "ES256"), jwk.get("use", "sig")) != ("EC", "P-256", "ES256", "sig"):
+    if (jwk.get("kty"), jwk.get("crv"), jwk.get("alg", "ES256"), jwk.get("use", "sig")) != (
+        "EC",
+        "P-256",
+        "ES256",
+        "sig",
+    ):
         raise ValueError("not an ES256 signing key")
     kid = b64url_decode(jwk.get("kid"))
     if not 1 <= len(kid) <= 16:

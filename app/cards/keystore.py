@@ -11,6 +11,7 @@ stay published for verification, so rotation never invalidates a printed card. A
 key's private half is deleted at rotation: nothing needs it any more, and keeping it would
 only widen what a stolen backup could forge.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -46,7 +47,11 @@ class KeyInfo:
 
     def verification_key(self) -> VerificationKey:
         return VerificationKey(
-            kid=self.kid, public_key=self.public_key, created_at=self.created_at, not_after=self.not_after, active=self.active
+            kid=self.kid,
+            public_key=self.public_key,
+            created_at=self.created_at,
+            not_after=self.not_after,
+            active=self.active,
         )
 
 

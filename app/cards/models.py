@@ -1,4 +1,5 @@
 """Issued cards: one row per printed credential (card id ‖ serial)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -6,6 +6,7 @@ numeric mode packs 3 digits in 10 bits, so this costs 8.03 bits per byte, agains
 for base32 in alphanumeric mode (docs/card-format.md has the measured QR versions). A
 COSE_Sign1 always starts with the tag byte 0xD2, so no leading zero byte can be lost.
 """
+
 from __future__ import annotations
 
 import re

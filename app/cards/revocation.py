@@ -10,6 +10,7 @@ raises the serial, so one entry per card id is enough. Reasons are deliberately 
 ("superseded" or "cancelled"): the list is public, and a finer reason (death, moving away)
 would tell anyone holding a card id more than they need.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,9 @@ class RevocationList:
         return entry if entry is not None and serial <= entry.serial else None
 
 
-def sign_revocation_document(*, entries: Iterable[RevocationEntry], version: int, issued_at: int, signer: Signer) -> dict:
+def sign_revocation_document(
+    *, entries: Iterable[RevocationEntry], version: int, issued_at: int, signer: Signer
+) -> dict:
     """Sign a revocation list as a flattened JWS with the given signer."""
     if not is_uint(version) or not is_uint(issued_at):
         raise ValueError("version and issued_at must be non-negative integers")

@@ -1,4 +1,5 @@
 """Public card endpoints (keys, revocations, the URL printed in the QR) and the staff card API."""
+
 from __future__ import annotations
 
 import time
@@ -7,21 +8,24 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import SQLModel
 
-from app.persons.deps import audited_changes
 from app.auth import service as auth
+from app.auth.deps import StaffUser, require_roles
 from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.credential import Status, verify
 from app.cards.models import Card, CardPublic, RevokeReason
 from app.core import ratelimit
-from app.auth.deps import StaffUser, require_roles
 from app.core.deps import IdPath, SessionDep
 from app.core.routing import combine
 from app.core.templating import render
+from app.persons.deps import audited_changes
 
 public = APIRouter(tags=["cards"])
-staff_api = APIRouter(prefix="/api/v1/persons/{person_id}/cards", tags=["cards"],
-                      dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))])
+staff_api = APIRouter(
+    prefix="/api/v1/persons/{person_id}/cards",
+    tags=["cards"],
+    dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))],
+)
 
 # Offline verifiers cache these; a short max-age keeps revocations moving, ETag avoids refetching.
 _PUBLIC_CACHE = "public, max-age=300"
@@ -36,7 +40,9 @@ def published_keys() -> JSONResponse:
     """Public card-verification keys (JWKS); earlier keys stay so printed cards keep verifying."""
     store = cards.keystore()
     store.ensure_active()
-    return JSONResponse(store.public_jwks(), headers={"Cache-Control": _PUBLIC_CACHE, "Access-Control-Allow-Origin": "*"})
+    return JSONResponse(
+        store.public_jwks(), headers={"Cache-Control": _PUBLIC_CACHE, "Access-Control-Allow-Origin": "*"}
+    )
 
 
 @public.get("/.well-known/lifeline/revocations.json")
@@ -51,8 +57,15 @@ def published_revocations(session: SessionDep) -> JSONResponse:
 def card_url(payload: str, request: Request, session: SessionDep):
     """Where a phone camera lands: says what the card is and whether it is genuine, no personal data."""
     text = f"{request.url.scheme}://{request.url.netloc}/C/{payload}"
-    result = verify(text, keys=cards.keystore().verification_keys(), revocations=cards.revocations(session=session), now=int(time.time()))
-    return render(request, "cards/public_card.html", result=result, genuine=result.status == Status.GENUINE, qr_text=text)
+    result = verify(
+        text,
+        keys=cards.keystore().verification_keys(),
+        revocations=cards.revocations(session=session),
+        now=int(time.time()),
+    )
+    return render(
+        request, "cards/public_card.html", result=result, genuine=result.status == Status.GENUINE, qr_text=text
+    )
 
 
 @staff_api.get("", response_model=list[CardPublic])

@@ -1,4 +1,5 @@
 """Card lifecycle: issue, reissue (lost/damaged), revoke; the published key set and revocation list."""
+
 from __future__ import annotations
 
 import time
@@ -59,14 +60,28 @@ def qr_segments_for(card: Card) -> list[QrSegment]:
 
 def store_qr_symbols(*, session: Session, symbols: Sequence[tuple[int, bytes]]) -> None:
     """Keep the QR symbols printing encoded for cards that had none stored: (card row id, ``qr.to_bytes``)."""
-    stmt = update(Card.__table__).where(Card.__table__.c.id == bindparam("row_id")).values(qr_symbol=bindparam("symbol"))
+    stmt = (
+        update(Card.__table__).where(Card.__table__.c.id == bindparam("row_id")).values(qr_symbol=bindparam("symbol"))
+    )
     for start in range(0, len(symbols), 500):
-        session.connection().execute(stmt, [{"row_id": row_id, "symbol": symbol} for row_id, symbol in symbols[start:start + 500]])
+        session.connection().execute(
+            stmt, [{"row_id": row_id, "symbol": symbol} for row_id, symbol in symbols[start : start + 500]]
+        )
 
 
-def _history(session: Session, actor: Actor, person: Person, card: Card, action: str, old: str | None, new: str | None) -> None:
-    history.record(session=session, actor=actor, entity="card", entity_id=card.id, action=action,
-                   changes=[("card", old, new)], person_id=person.id, household_id=person.household_id)
+def _history(
+    session: Session, actor: Actor, person: Person, card: Card, action: str, old: str | None, new: str | None
+) -> None:
+    history.record(
+        session=session,
+        actor=actor,
+        entity="card",
+        entity_id=card.id,
+        action=action,
+        changes=[("card", old, new)],
+        person_id=person.id,
+        household_id=person.household_id,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -78,11 +93,21 @@ def _signer(directory: Path, kid: bytes) -> SigningKey:
 def _issue(session: Session, actor: Actor, person: Person, *, card_id: bytes, serial: int) -> Card:
     store = keystore()
     signer = _signer(store.directory, store.ensure_active().kid)
-    issued = issue_credential(claims=CardClaims(card_id=card_id, serial=serial, issued_at=int(time.time())),
-                              signer=signer, base_url=get_settings().public_url)
+    issued = issue_credential(
+        claims=CardClaims(card_id=card_id, serial=serial, issued_at=int(time.time())),
+        signer=signer,
+        base_url=get_settings().public_url,
+    )
     symbol = qr_symbols.to_bytes(qr_symbols.encode(issued.segments), text=issued.text)
-    card = Card(person_id=person.id, card_id=card_id.hex(), serial=serial, issued_by=actor.name,
-                kid=b64url_encode(signer.kid), qr_text=issued.text, qr_symbol=symbol)
+    card = Card(
+        person_id=person.id,
+        card_id=card_id.hex(),
+        serial=serial,
+        issued_by=actor.name,
+        kid=b64url_encode(signer.kid),
+        qr_text=issued.text,
+        qr_symbol=symbol,
+    )
     session.add(card)
     session.flush()
     _history(session, actor, person, card, "create", None, card.card_number)
@@ -115,12 +140,17 @@ def issue(*, session: Session, actor: Actor, person_id: int, commit: bool = True
 
 def ensure_issued(*, session: Session, actor: Actor, person_id: int, commit: bool = True) -> Card:
     """The person's active card, issued now if there is none (used by printing)."""
-    return current(session=session, person_id=person_id) or issue(session=session, actor=actor, person_id=person_id, commit=commit)
+    return current(session=session, person_id=person_id) or issue(
+        session=session, actor=actor, person_id=person_id, commit=commit
+    )
 
 
 def _bump_revocations(session: Session) -> None:
-    session.exec(update(RevocationCounter).where(RevocationCounter.id == 1)
-                 .values(version=RevocationCounter.version + 1, changed_at=utcnow()))
+    session.exec(
+        update(RevocationCounter)
+        .where(RevocationCounter.id == 1)
+        .values(version=RevocationCounter.version + 1, changed_at=utcnow())
+    )
 
 
 def _end(session: Session, actor: Actor, card: Card, status: CardStatus, reason: RevokeReason) -> None:
@@ -153,7 +183,9 @@ def reissue_signed_by(*, session: Session, actor: Actor, kid: str, batch: int = 
     if keystore().ensure_active().kid == b64url_decode(kid):
         raise Invalid("この鍵は現在の署名鍵です。先に鍵を交換してください（lifeline keys rotate）")
     replaced = 0
-    while cards := session.exec(select(Card).where(Card.kid == kid, Card.status == CardStatus.active).limit(batch)).all():
+    while cards := session.exec(
+        select(Card).where(Card.kid == kid, Card.status == CardStatus.active).limit(batch)
+    ).all():
         holders = {p.id: p for p in session.exec(select(Person).where(Person.id.in_([c.person_id for c in cards])))}
         for old in cards:
             # The old card was valid, so its holder still may have one: no eligibility check again.
@@ -166,7 +198,9 @@ def reissue_signed_by(*, session: Session, actor: Actor, kid: str, batch: int = 
 
 def active_signed_by(*, session: Session, kid: str) -> int:
     """How many active cards the key ``kid`` signed."""
-    return session.exec(select(func.count()).select_from(Card).where(Card.kid == kid, Card.status == CardStatus.active)).one()
+    return session.exec(
+        select(func.count()).select_from(Card).where(Card.kid == kid, Card.status == CardStatus.active)
+    ).one()
 
 
 def revoke(*, session: Session, actor: Actor, person_id: int, reason: RevokeReason, commit: bool = True) -> Card | None:
@@ -191,8 +225,12 @@ def mark_printed(*, session: Session, card: Card) -> None:
 def _entry_of(newest: Card) -> RevocationEntry | None:
     """The revocation entry implied by a card id's newest serial: all of it if cancelled, else the serials before it."""
     if newest.status == CardStatus.active and newest.serial > 1:
-        return RevocationEntry(card_id=bytes.fromhex(newest.card_id), serial=newest.serial - 1,
-                               reason="superseded", superseded_by_serial=newest.serial)
+        return RevocationEntry(
+            card_id=bytes.fromhex(newest.card_id),
+            serial=newest.serial - 1,
+            reason="superseded",
+            superseded_by_serial=newest.serial,
+        )
     if newest.status != CardStatus.active:
         return RevocationEntry(card_id=bytes.fromhex(newest.card_id), serial=newest.serial, reason="cancelled")
     return None
@@ -200,8 +238,10 @@ def _entry_of(newest: Card) -> RevocationEntry | None:
 
 def revocation_entries(*, session: Session) -> list[RevocationEntry]:
     """One entry per card id: everything up to the newest serial if cancelled, else up to the one before it."""
-    latest = (select(Card.card_id, func.max(Card.serial).label("serial")).group_by(Card.card_id).subquery())
-    rows = session.exec(select(Card).join(latest, (Card.card_id == latest.c.card_id) & (Card.serial == latest.c.serial))).all()
+    latest = select(Card.card_id, func.max(Card.serial).label("serial")).group_by(Card.card_id).subquery()
+    rows = session.exec(
+        select(Card).join(latest, (Card.card_id == latest.c.card_id) & (Card.serial == latest.c.serial))
+    ).all()
     return [entry for card in rows if (entry := _entry_of(card)) is not None]
 
 
@@ -212,8 +252,12 @@ def revocation_version(*, session: Session) -> int:
 def revocation_list(*, session: Session) -> RevocationList:
     """The current revocation list for server-side verification (no signature needed here)."""
     entries = revocation_entries(session=session)
-    return RevocationList(version=revocation_version(session=session), issued_at=int(time.time()),
-                          kid=b"", entries={e.card_id: e for e in entries})
+    return RevocationList(
+        version=revocation_version(session=session),
+        issued_at=int(time.time()),
+        kid=b"",
+        entries={e.card_id: e for e in entries},
+    )
 
 
 class CardRevocations:
@@ -232,7 +276,8 @@ class CardRevocations:
     def _newest_of(self, card_id: bytes) -> Card | None:
         if card_id not in self._newest:
             self._newest[card_id] = self._session.exec(
-                select(Card).where(Card.card_id == card_id.hex()).order_by(Card.serial.desc()).limit(1)).first()
+                select(Card).where(Card.card_id == card_id.hex()).order_by(Card.serial.desc()).limit(1)
+            ).first()
         return self._newest[card_id]
 
     def entry_for(self, *, card_id: bytes, serial: int) -> RevocationEntry | None:
@@ -264,5 +309,7 @@ def revocation_document(*, session: Session) -> dict:
     key = (revocation_version(session=session), store.active().kid.hex())
     if key not in _signed_cache:
         _signed_cache.clear()
-        _signed_cache[key] = build_revocation_document(entries=revocation_entries(session=session), version=key[0], keystore=store)
+        _signed_cache[key] = build_revocation_document(
+            entries=revocation_entries(session=session), version=key[0], keystore=store
+        )
     return _signed_cache[key]

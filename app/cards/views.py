@@ -1,20 +1,24 @@
 """Staff web UI actions on a person's card (the card section lives on the person page)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
-from app.persons.deps import audited_changes
 from app.auth import service as auth
+from app.auth.deps import StaffUser, require_roles
 from app.auth.models import Role
 from app.cards import service as cards
 from app.cards.models import RevokeReason
-from app.auth.deps import StaffUser, require_roles
 from app.core.deps import FormData, IdPath, SessionDep
 from app.core.errors import Invalid
+from app.persons.deps import audited_changes
 
-router = APIRouter(prefix="/staff/persons/{person_id}/cards", include_in_schema=False,
-                   dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))])
+router = APIRouter(
+    prefix="/staff/persons/{person_id}/cards",
+    include_in_schema=False,
+    dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("card"))],
+)
 
 
 def _reason(form: dict[str, str]) -> RevokeReason:

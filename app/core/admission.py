@@ -8,6 +8,7 @@ moved until the pool timeout (30 s), then 500s. It happened at 60 concurrent sca
 (pool 15 then). Admitting fewer requests than the pool has connections makes the wait impossible:
 a request waits here, on the event loop, holding nothing. docs/decisions.md, "Scale".
 """
+
 from __future__ import annotations
 
 import asyncio

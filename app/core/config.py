@@ -1,4 +1,5 @@
 """The one settings object, read from ``LIFELINE_*`` environment variables."""
+
 from __future__ import annotations
 
 import secrets
@@ -72,8 +73,14 @@ class Settings(BaseSettings):
     rate_limit_card_page: str = "60/minute"  # the public card page /C/…, per address
     rate_limit_fhir: str = "600/minute"  # FHIR API, per client (token), and its token endpoint per address
 
-    @field_validator("rate_limit_sign_in", "rate_limit_sign_in_user", "rate_limit_code", "rate_limit_scan",
-                     "rate_limit_card_page", "rate_limit_fhir")
+    @field_validator(
+        "rate_limit_sign_in",
+        "rate_limit_sign_in_user",
+        "rate_limit_code",
+        "rate_limit_scan",
+        "rate_limit_card_page",
+        "rate_limit_fhir",
+    )
     @classmethod
     def _parsable_limit(cls, value: str) -> str:
         from limits import parse_many
@@ -82,7 +89,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> "Settings":
+    def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":
             if self.secret_key and len(self.secret_key) < 32:
                 raise ValueError("LIFELINE_SECRET_KEY must be at least 32 characters in production")

@@ -1,4 +1,5 @@
 """What every ``lifeline`` subcommand says when it refuses: a red line, an exit code, English text."""
+
 from __future__ import annotations
 
 import typer

@@ -11,6 +11,7 @@ The JSON is ``{"active": KID, "keys": {KID: base64 of 32 bytes, …}}``. Each va
 key that sealed it (``enc1:KID:…``), so ``lifeline keys rotate-fields`` can move values to a
 new key in batches while the service keeps reading both.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,21 +55,23 @@ class FieldKeyRing:
         raw = base64.urlsafe_b64decode(blob)
         return AESGCM(self.keys[kid]).decrypt(raw[:12], raw[12:], kid.encode()).decode("utf-8")
 
-    def with_new_key(self) -> "FieldKeyRing":
+    def with_new_key(self) -> FieldKeyRing:
         """This ring plus a fresh key, which becomes the active one (earlier keys keep decrypting)."""
         kid = new_kid()
         return FieldKeyRing(active=kid, keys={**self.keys, kid: AESGCM.generate_key(256)})
 
-    def without(self, kid: str) -> "FieldKeyRing":
+    def without(self, kid: str) -> FieldKeyRing:
         if kid == self.active:
             raise KeyRingError(f"{kid} is the active key; rotate to a new key before retiring it")
         return FieldKeyRing(active=self.active, keys={k: v for k, v in self.keys.items() if k != kid})
 
     def to_json(self) -> str:
-        return json.dumps({"active": self.active, "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()}})
+        return json.dumps(
+            {"active": self.active, "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()}}
+        )
 
     @classmethod
-    def from_json(cls, text: str, *, origin: str) -> "FieldKeyRing":
+    def from_json(cls, text: str, *, origin: str) -> FieldKeyRing:
         try:
             doc = json.loads(text)
             keys = {kid: base64.b64decode(value, validate=True) for kid, value in doc["keys"].items()}
@@ -92,7 +95,11 @@ class KeySource:
 
     def __init__(self, settings: Settings):
         self.inline = settings.field_keys.get_secret_value().strip()
-        self.path = None if self.inline else (settings.field_keys_file or settings.resolved_data_dir / "keys" / "field-keys.json")
+        self.path = (
+            None
+            if self.inline
+            else (settings.field_keys_file or settings.resolved_data_dir / "keys" / "field-keys.json")
+        )
         self.created_on_start = not self.inline and settings.field_keys_file is None
 
     def describe(self) -> str:

@@ -12,6 +12,7 @@ splits on that literal; the header is put in its canonical form first, which the
 
 Bearer-token calls without cookies skip the middleware altogether (``_bearer_without_cookies``).
 """
+
 from __future__ import annotations
 
 import hmac

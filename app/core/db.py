@@ -1,4 +1,5 @@
 """Engine, sessions and migrations. Everything talks to the database through here."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator

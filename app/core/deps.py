@@ -2,6 +2,7 @@
 
 Who is signed in and which roles a route admits are the auth domain's (``app.auth.deps``).
 """
+
 from __future__ import annotations
 
 from typing import Annotated

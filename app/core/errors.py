@@ -3,6 +3,7 @@
 ``message`` is a Japanese message id translated at render time, so every error a user
 sees is in their language.
 """
+
 from __future__ import annotations
 
 from app.core.i18n import gettext

@@ -1,4 +1,5 @@
 """Turn submitted HTML forms into validated models with translated, per-field messages."""
+
 from __future__ import annotations
 
 import typing

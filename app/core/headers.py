@@ -4,6 +4,7 @@ Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddlewa
 of the app in a task of its own with memory streams between them, a cost every request (every
 scan) paid for what is a few header lines here.
 """
+
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
@@ -13,8 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core import i18n
 from app.core.config import get_settings
 
-CSP_DEFAULT = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP_DEFAULT = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 HSTS = "max-age=63072000; includeSubDomains"
 NO_STORE_PREFIXES = ("/staff", "/admin", "/api/")
 
@@ -43,7 +46,9 @@ class LanguageAndHeaders:
             return
         connection = HTTPConnection(scope)
         path = scope["path"]
-        lang = i18n.pick_language(connection.cookies.get("lang"), connection.query_params.get("lang"), self.settings.default_language)
+        lang = i18n.pick_language(
+            connection.cookies.get("lang"), connection.query_params.get("lang"), self.settings.default_language
+        )
         # Only over TLS: a browser told this on plain http (development) would refuse the server for two years.
         hsts = self.settings.sends_hsts or scope.get("scheme") == "https"
 

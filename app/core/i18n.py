@@ -3,6 +3,7 @@
 The active language is per request (cookie ``lang``), held in a context variable so that
 services, templates and error handlers all translate the same way.
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar

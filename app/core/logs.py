@@ -6,6 +6,7 @@ codes and tokens. We log the *route template* (``/C/{payload}``, ``/staff/person
 and never the query string, so an access log can be shipped to a log service without becoming
 a copy of the register. uvicorn's own access logger is silenced by the same configuration.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,12 @@ def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
 
     # uvicorn adds "color_message", the same text with terminal colour codes: not for a log service.
-    return JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                         reserved_attrs=[*RESERVED_ATTRS, "color_message"], json_ensure_ascii=False)
+    return JsonFormatter(
+        JSON_FIELDS,
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+        json_ensure_ascii=False,
+    )
 
 
 def log_format(settings: Settings) -> str:
@@ -63,8 +68,14 @@ def config(settings: Settings | None = None) -> dict:
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": "app.core.logs.RequestIdFilter"}},
         "formatters": {"default": formatter},
-        "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                                 "formatter": "default", "filters": ["request_id"]}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "default",
+                "filters": ["request_id"],
+            }
+        },
         "root": {"handlers": ["console"], "level": settings.log_level},
         "loggers": {
             # uvicorn's loggers have handlers of their own by default; route them through ours.
@@ -148,7 +159,17 @@ class AccessLog:
         finally:
             route = route_template(self.routes, scope)
             client = (scope.get("client") or ("", 0))[0]
-            self.log.info("%s %s %s", scope["method"], route, status,
-                          extra={"method": scope["method"], "route": route, "status": status, "client": client,
-                                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            self.log.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "client": client,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
             REQUEST_ID.reset(token)

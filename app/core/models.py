@@ -1,4 +1,5 @@
 """Shared column helpers and vocabularies used by several domains."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,8 +36,14 @@ def created_at_field() -> datetime:
 
 def enum_field(enum: type[Enum], default=..., *, length: int = 20, nullable: bool = False, **kw):
     """A str-Enum stored by value in a plain VARCHAR (no database enum type to migrate)."""
-    column_type = SAEnum(enum, native_enum=False, create_constraint=False, length=length,
-                         values_callable=lambda members: [m.value for m in members], validate_strings=True)
+    column_type = SAEnum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
     return Field(default=default, sa_type=column_type, nullable=nullable, **kw)
 
 

@@ -6,6 +6,7 @@ window per key (client address, device, user name typed, network client). The co
 store such as redis://). A refused request is a 429 with Retry-After: an HTML page for browsers,
 a JSON problem (RFC 9457) for the API, an OperationOutcome under /fhir/r4 (its route class).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,9 @@ class RateLimited(DomainError):
     status_code = 429
 
     def __init__(self, retry_after: int):
-        super().__init__("操作が多すぎます。%(seconds)s 秒ほど待ってから、もう一度お試しください。", seconds=retry_after)
+        super().__init__(
+            "操作が多すぎます。%(seconds)s 秒ほど待ってから、もう一度お試しください。", seconds=retry_after
+        )
         self.headers = {"Retry-After": str(retry_after)}
 
 
@@ -69,15 +72,18 @@ async def client_address(request: Request) -> str:
 
 
 def header_or_address(header: str) -> Key:
-    """The digest of a request header (an enrolled device's token), else the client address: a crew's limit is its own."""
+    """The digest of a request header (a device's token), else the client address: a crew's limit is its own."""
+
     async def _key(request: Request) -> str:
         token = request.headers.get(header, "")
         return "device:" + _digest(token) if token else "ip:" + await client_address(request)
+
     return _key
 
 
 def form_field(name: str) -> Key:
     """A typed form field (the user name), so one account is not tried from many addresses at once."""
+
     async def _key(request: Request) -> str:
         if "form" not in request.headers.get("content-type", ""):
             return ""
@@ -86,15 +92,18 @@ def form_field(name: str) -> Key:
         except Exception:  # a malformed body is the route's to refuse with a clear message
             return ""
         return _digest(value.strip().casefold()) if isinstance(value, str) and value.strip() else ""
+
     return _key
 
 
 def rate_limit(*limits: tuple[str, Key]):
     """A dependency counting the request under each ``(setting, key)``; an empty key is not counted."""
+
     async def _check(request: Request) -> None:
         for setting, key in limits:
             if value := await key(request):
                 hit(setting, value)
+
     return _check
 
 

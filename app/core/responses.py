@@ -3,6 +3,7 @@
 The handlers in ``app.main`` (and ``FhirRoute`` under /fhir/r4) decide these bodies; declaring them here
 keeps the published schema true (schemathesis checks every answer against it, tests/fuzz).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.core.ratelimit import PROBLEM_JSON
+
 
 class ValidationIssue(BaseModel):
     loc: list[str | int]
@@ -56,12 +58,19 @@ _WHY = {
 
 def api_errors() -> dict[int | str, dict[str, Any]]:
     """JSON API routes: ``{"detail": …}``, and a JSON problem for 429."""
-    errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody, "description": why} for code, why in _WHY.items()}
-    errors[429] = {"description": "Too many requests (Retry-After says when to try again)",
-                   "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}}
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorBody, "description": why} for code, why in _WHY.items()
+    }
+    errors[429] = {
+        "description": "Too many requests (Retry-After says when to try again)",
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    }
     return errors
 
 
 def fhir_errors() -> dict[int | str, dict[str, Any]]:
     """FHIR routes (media type application/fhir+json): every error is an OperationOutcome (``FhirRoute``)."""
-    return {code: {"model": OperationOutcome, "description": why} for code, why in {**_WHY, 429: "Too many requests (Retry-After)"}.items()}
+    return {
+        code: {"model": OperationOutcome, "description": why}
+        for code, why in {**_WHY, 429: "Too many requests (Retry-After)"}.items()
+    }

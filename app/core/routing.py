@@ -1,4 +1,5 @@
 """One router for a package whose routes live in several modules (a ``views/`` package)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

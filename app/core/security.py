@@ -1,4 +1,5 @@
 """Password hashing (Argon2id) and random tokens whose hashes only are stored."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Jinja2 templates (top-level ``templates/``) with translations, CSRF and date filters."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -43,7 +44,9 @@ def csrf_token(request: Request) -> str:
 
 
 env.filters.update(wareki=_wareki, wareki_both=_both, jst=_jst, iso=lambda d: d.isoformat() if d else "")
-env.globals.update(label=label, csrf_input=csrf_input, csrf_token=csrf_token, current_language=i18n.current_language.get)
+env.globals.update(
+    label=label, csrf_input=csrf_input, csrf_token=csrf_token, current_language=i18n.current_language.get
+)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context):

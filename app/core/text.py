@@ -1,4 +1,5 @@
 """Normalisation for search keys and typed numbers. Names themselves are stored as given."""
+
 from __future__ import annotations
 
 import re

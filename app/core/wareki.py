@@ -4,6 +4,7 @@ Accepted: ``昭和15年3月2日``, ``昭和元年12月25日``, ``S15.3.2`` / ``s
 ``1940-03-02`` / ``1940/3/2`` / ``1940年3月2日`` / ``19400302``, full-width digits and
 letters, the era ligatures (``㍼``). A date outside its era (``昭和65年``) is refused.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,9 @@ class WarekiError(ValueError):
 
 
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−ー－ｰ/．.年月"), "-")
-_ERA_RE = re.compile(r"^(?P<era>明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(?P<y>元|\d{1,2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})日?$")
+_ERA_RE = re.compile(
+    r"^(?P<era>明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(?P<y>元|\d{1,2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})日?$"
+)
 _ISO_RE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})日?$")
 _COMPACT_RE = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 

@@ -1,4 +1,5 @@
 """Demo EMS devices: one enrolled, one waiting with a fresh one-time code for a browser to enroll."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,11 @@ def load(*, session: Session, actor: Actor, data_dir: Path) -> str:
     path = _code_path(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({"device": waiting.name, "code": code, "expires_at": waiting.enrollment_expires_at.isoformat()}, fh, ensure_ascii=False)
+        json.dump(
+            {"device": waiting.name, "code": code, "expires_at": waiting.enrollment_expires_at.isoformat()},
+            fh,
+            ensure_ascii=False,
+        )
     return code
 
 
@@ -47,5 +52,7 @@ def describe(*, base_url: str, data_dir: Path) -> list[str]:
     if not path.exists():
         return []
     info = json.loads(path.read_text())
-    return [f"  EMS app:   {base_url}/ems/  — enroll this browser with the one-time code {info['code']}",
-            "             (valid 24 h, new on every `lifeline demo`), then sign in as demo-paramedic"]
+    return [
+        f"  EMS app:   {base_url}/ems/  — enroll this browser with the one-time code {info['code']}",
+        "             (valid 24 h, new on every `lifeline demo`), then sign in as demo-paramedic",
+    ]

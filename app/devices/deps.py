@@ -1,4 +1,5 @@
 """``ParamedicOnDevice``: the one place that admits a crew member, and only on an enabled device."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,13 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.auth import service as auth
+from app.auth.deps import request_token, signed_in
 from app.auth.models import AuthSession, Role, User
 from app.core import ratelimit
 from app.core.clock import utcnow
-from app.auth.deps import request_token, signed_in
 from app.core.deps import SessionDep
-from app.core.security import token_digest
 from app.core.errors import Forbidden
+from app.core.security import token_digest
 from app.devices import service as devices
 from app.devices.models import Device
 

@@ -1,4 +1,5 @@
 """Enrolled EMS devices (ambulance phones and tablets)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Device API: enrollment from the EMS app with the one-time code."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +23,12 @@ def enroll(body: EnrollRequest, request: Request, session: SessionDep, engine: E
     except AuthFailed:
         audit.append(engine=engine, action="device.enroll", outcome="refused", ip=ip, purpose="enrollment code")
         raise
-    audit.append(engine=engine, action="device.enroll", organisation=device.organisation, device=device.name[:100], ip=ip,
-                 purpose=f"device {device.id}")
+    audit.append(
+        engine=engine,
+        action="device.enroll",
+        organisation=device.organisation,
+        device=device.name[:100],
+        ip=ip,
+        purpose=f"device {device.id}",
+    )
     return Enrollment(device_token=token, device=DevicePublic.model_validate(device))

@@ -1,10 +1,11 @@
 """Device lifecycle: create with a one-time code, enroll, check on every contact, disable."""
+
 from __future__ import annotations
 
 import re
 import secrets
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -32,12 +33,12 @@ class DeviceRefused(AuthFailed):
 
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; they are UTC.
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _new_code(device_id: int) -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(4 * CODE_GROUPS))
-    return f"{device_id}-" + "-".join(body[i:i + 4] for i in range(0, len(body), 4))
+    return f"{device_id}-" + "-".join(body[i : i + 4] for i in range(0, len(body), 4))
 
 
 def _parse_code(code: str) -> tuple[int, str] | None:
@@ -58,7 +59,11 @@ def _set_code(device: Device) -> str:
 
 def list_devices(*, session: Session) -> list[Device]:
     """Every device, enabled first, then by organisation and name."""
-    return list(session.exec(select(Device).order_by(Device.disabled_at.is_not(None), Device.organisation, Device.name, Device.id)))
+    return list(
+        session.exec(
+            select(Device).order_by(Device.disabled_at.is_not(None), Device.organisation, Device.name, Device.id)
+        )
+    )
 
 
 def get(*, session: Session, device_id: int) -> Device:
@@ -78,7 +83,10 @@ def create(*, session: Session, actor: Actor, data: DeviceCreate) -> tuple[Devic
     """
     taken = session.exec(select(Device.id).where(Device.name == data.name, Device.disabled_at.is_(None))).first()
     if taken is not None:
-        raise Conflict("「%(name)s」という名前の端末は既に使われています。区別できる名前にしてください（例：%(name)s 2）", name=data.name)
+        raise Conflict(
+            "「%(name)s」という名前の端末は既に使われています。区別できる名前にしてください（例：%(name)s 2）",
+            name=data.name,
+        )
     device = Device(**data.model_dump(), created_by=actor.name)
     session.add(device)
     session.flush()
@@ -105,8 +113,13 @@ def enroll(*, session: Session, code: str) -> tuple[Device, str]:
     parsed = _parse_code(code)
     device = session.get(Device, parsed[0]) if parsed else None
     now = utcnow()
-    usable = (device is not None and device.disabled_at is None and device.enrollment_code_hash is not None
-              and device.enrollment_expires_at is not None and _aware(device.enrollment_expires_at) > now)
+    usable = (
+        device is not None
+        and device.disabled_at is None
+        and device.enrollment_code_hash is not None
+        and device.enrollment_expires_at is not None
+        and _aware(device.enrollment_expires_at) > now
+    )
     if not usable or not verify_password(parsed[1], device.enrollment_code_hash):
         if usable:
             device.enrollment_failures += 1
@@ -114,7 +127,9 @@ def enroll(*, session: Session, code: str) -> tuple[Device, str]:
                 device.enrollment_code_hash = None
             session.add(device)
             session.commit()
-        raise AuthFailed("登録コードが正しくないか、期限切れか、既に使われています。管理者に新しいコードを発行してもらってください")
+        raise AuthFailed(
+            "登録コードが正しくないか、期限切れか、既に使われています。管理者に新しいコードを発行してもらってください"
+        )
     token = new_token()
     # Re-enrolling (a replaced phone) ends the previous phone's token and its crew sessions.
     _revoke_sessions(session, device.id, now)
@@ -128,7 +143,11 @@ def enroll(*, session: Session, code: str) -> tuple[Device, str]:
 
 
 def _revoke_sessions(session: Session, device_id: int, now: datetime) -> None:
-    session.exec(update(AuthSession).where(AuthSession.device_id == device_id, AuthSession.revoked_at.is_(None)).values(revoked_at=now))
+    session.exec(
+        update(AuthSession)
+        .where(AuthSession.device_id == device_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def disable(*, session: Session, actor: Actor, device_id: int) -> Device:
@@ -163,16 +182,20 @@ def crew_session(*, session: Session, token: str) -> tuple[AuthSession | None, U
     While the caller holds them they stay in the session's identity map (it keeps weak
     references), so the checks that follow (``session.get``) need no query: this runs on every scan.
     """
-    row = session.exec(select(AuthSession, User, Device)
-                       .join(User, User.id == AuthSession.user_id, isouter=True)
-                       .join(Device, Device.id == AuthSession.device_id, isouter=True)
-                       .where(AuthSession.token_hash == token_digest(token))).first()
+    row = session.exec(
+        select(AuthSession, User, Device)
+        .join(User, User.id == AuthSession.user_id, isouter=True)
+        .join(Device, Device.id == AuthSession.device_id, isouter=True)
+        .where(AuthSession.token_hash == token_digest(token))
+    ).first()
     return tuple(row) if row else (None, None, None)
 
 
 def find_by_token(*, session: Session, token: str | None) -> Device | None:
     """The device holding ``token``, whatever its state."""
-    return session.exec(select(Device).where(Device.device_token_hash == token_digest(token))).first() if token else None
+    return (
+        session.exec(select(Device).where(Device.device_token_hash == token_digest(token))).first() if token else None
+    )
 
 
 def by_token(*, session: Session, token: str | None) -> Device:

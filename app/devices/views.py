@@ -1,4 +1,5 @@
 """Admin web UI for EMS devices: list, register (one-time code shown once), re-issue, disable."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -6,8 +7,8 @@ from fastapi.responses import RedirectResponse
 
 from app.audit import service as audit
 from app.auth import service as auth
-from app.auth.models import Role
 from app.auth.deps import AdminUser, require_roles
+from app.auth.models import Role
 from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import Conflict
 from app.core.forms import parse_form
@@ -23,9 +24,16 @@ DEFAULT_ORGANISATION = FIRE_DEPARTMENT
 
 
 def _page(request: Request, session, *, errors=None, values=None, status_code=200):
-    return render(request, "admin/devices.html", status_code=status_code, section="devices",
-                  devices=devices.list_devices(session=session), errors=errors or {},
-                  values=values or {"organisation": DEFAULT_ORGANISATION}, code_hours=devices.CODE_HOURS)
+    return render(
+        request,
+        "admin/devices.html",
+        status_code=status_code,
+        section="devices",
+        devices=devices.list_devices(session=session),
+        errors=errors or {},
+        values=values or {"organisation": DEFAULT_ORGANISATION},
+        code_hours=devices.CODE_HOURS,
+    )
 
 
 def _code_page(request: Request, device: Device, code: str):
@@ -36,9 +44,17 @@ def _code_page(request: Request, device: Device, code: str):
 
 
 def _audit(engine, request: Request, user, action: str, device: Device) -> None:
-    audit.append(engine=engine, action=action, actor_user_id=user.id, actor_username=user.username, actor_role=Role(user.role).value,
-                 organisation=device.organisation, device=device.name[:100], purpose=f"device {device.id}",
-                 ip=request.client.host if request.client else "")
+    audit.append(
+        engine=engine,
+        action=action,
+        actor_user_id=user.id,
+        actor_username=user.username,
+        actor_role=Role(user.role).value,
+        organisation=device.organisation,
+        device=device.name[:100],
+        purpose=f"device {device.id}",
+        ip=request.client.host if request.client else "",
+    )
 
 
 @router.get("")

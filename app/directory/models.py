@@ -1,4 +1,5 @@
 """Institutions and practitioners of the Tone region (editable reference data)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,7 +32,9 @@ class InstitutionBase(SQLModel):
     address: str = Field(default="", max_length=300)
     active: bool = True
 
-    _no_control = field_validator("name", "kana", "role_note", "phone", "postal_code", "address", mode="before")(reject_control)
+    _no_control = field_validator("name", "kana", "role_note", "phone", "postal_code", "address", mode="before")(
+        reject_control
+    )
 
 
 class Institution(InstitutionBase, table=True):
@@ -56,7 +59,9 @@ class PractitionerBase(SQLModel):
     phone: str = Field(default="", max_length=40)
     active: bool = True
 
-    _no_control = field_validator("family_name", "given_name", "kana", "specialty", "phone", mode="before")(reject_control)
+    _no_control = field_validator("family_name", "given_name", "kana", "specialty", "phone", mode="before")(
+        reject_control
+    )
 
 
 class Practitioner(PractitionerBase, table=True):

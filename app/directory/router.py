@@ -1,4 +1,5 @@
 """Directory API: the region's institutions (e.g. the hospitals a crew can choose as destination)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

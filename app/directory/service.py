@@ -1,4 +1,5 @@
 """The region's institutions and practitioners."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select
@@ -8,15 +9,53 @@ from app.directory.models import Institution, InstitutionCreate, Practitioner, P
 
 # The institutions named in the region's policy (利根保健医療圏地域医療連携推進方針).
 REGION_INSTITUTIONS: tuple[dict, ...] = (
-    {"name": "済生会加須病院", "kana": "サイセイカイカゾビョウイン", "kind": "hospital", "beds": 304,
-     "role_note": "地域の中核病院（旧 済生会栗橋病院）・救急"},
-    {"name": "行田総合病院", "kana": "ギョウダソウゴウビョウイン", "kind": "hospital", "beds": 504, "role_note": "急性期・救急"},
-    {"name": "東埼玉総合病院", "kana": "ヒガシサイタマソウゴウビョウイン", "kind": "hospital", "beds": 193,
-     "role_note": "糖尿病の拠点（二人主治医制の専門医）"},
-    {"name": "土屋小児病院", "kana": "ツチヤショウニビョウイン", "kind": "hospital", "beds": 40, "role_note": "小児医療センター"},
-    {"name": "久喜総合病院", "kana": "クキソウゴウビョウイン", "kind": "hospital", "beds": 300, "role_note": "急性期・救急"},
-    {"name": "加須市医療診断センター", "kana": "カゾシイリョウシンダンセンター", "kind": "imaging", "role_note": "画像診断（CT・MRI）の共同利用"},
-    {"name": "北埼玉医師会立メディカルセンター", "kana": "キタサイタマイシカイリツメディカルセンター", "kind": "laboratory", "role_note": "臨床検査"},
+    {
+        "name": "済生会加須病院",
+        "kana": "サイセイカイカゾビョウイン",
+        "kind": "hospital",
+        "beds": 304,
+        "role_note": "地域の中核病院（旧 済生会栗橋病院）・救急",
+    },
+    {
+        "name": "行田総合病院",
+        "kana": "ギョウダソウゴウビョウイン",
+        "kind": "hospital",
+        "beds": 504,
+        "role_note": "急性期・救急",
+    },
+    {
+        "name": "東埼玉総合病院",
+        "kana": "ヒガシサイタマソウゴウビョウイン",
+        "kind": "hospital",
+        "beds": 193,
+        "role_note": "糖尿病の拠点（二人主治医制の専門医）",
+    },
+    {
+        "name": "土屋小児病院",
+        "kana": "ツチヤショウニビョウイン",
+        "kind": "hospital",
+        "beds": 40,
+        "role_note": "小児医療センター",
+    },
+    {
+        "name": "久喜総合病院",
+        "kana": "クキソウゴウビョウイン",
+        "kind": "hospital",
+        "beds": 300,
+        "role_note": "急性期・救急",
+    },
+    {
+        "name": "加須市医療診断センター",
+        "kana": "カゾシイリョウシンダンセンター",
+        "kind": "imaging",
+        "role_note": "画像診断（CT・MRI）の共同利用",
+    },
+    {
+        "name": "北埼玉医師会立メディカルセンター",
+        "kana": "キタサイタマイシカイリツメディカルセンター",
+        "kind": "laboratory",
+        "role_note": "臨床検査",
+    },
 )
 
 
@@ -57,7 +96,9 @@ def update_institution(*, session: Session, institution_id: int, data: Instituti
 
 def list_practitioners(*, session: Session, active_only: bool = False) -> list[tuple[Practitioner, Institution | None]]:
     """Practitioners with their institution, by kana."""
-    stmt = select(Practitioner, Institution).join(Institution, isouter=True).order_by(Practitioner.kana, Practitioner.id)
+    stmt = (
+        select(Practitioner, Institution).join(Institution, isouter=True).order_by(Practitioner.kana, Practitioner.id)
+    )
     if active_only:
         stmt = stmt.where(Practitioner.active)
     return list(session.exec(stmt))

@@ -4,6 +4,7 @@ There is no build step: the service worker is served with a generated first line
 file of the app shell and a version hashed from their contents, so any change to the app makes
 devices fetch the new shell, and nothing has to be listed by hand.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,9 +30,11 @@ _NOT_SHELL_SUFFIXES = (".md", ".d.ts", ".map")
 _NOT_SHELL_NAMES = ("LICENSE", "LICENSE.txt", "NOTICE")
 
 # zxing-wasm compiles WebAssembly ('wasm-unsafe-eval'); no inline script or style anywhere.
-CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
-       "connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; "
-       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 # Revalidate every time (cheap with ETag); the service worker is the cache that works offline.
 CACHE_CONTROL = "no-cache"
 
@@ -48,8 +51,13 @@ def shell_files(root: Path = EMS_DIR) -> list[Path]:
     files = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if (path.is_file() and not rel.startswith(_NOT_SHELL) and not rel.endswith(_NOT_SHELL_SUFFIXES)
-                and path.name not in _NOT_SHELL_NAMES and not path.name.startswith(".")):
+        if (
+            path.is_file()
+            and not rel.startswith(_NOT_SHELL)
+            and not rel.endswith(_NOT_SHELL_SUFFIXES)
+            and path.name not in _NOT_SHELL_NAMES
+            and not path.name.startswith(".")
+        ):
             files.append(Path(rel))
     return files
 
@@ -69,15 +77,20 @@ def _built(stamp: tuple) -> bytes:
 
 def service_worker_source() -> bytes:
     """sw.js with its BUILD line (rebuilt when any app file changes)."""
-    stamp = tuple((p.as_posix(), (EMS_DIR / p).stat().st_mtime_ns) for p in shell_files()) + ((EMS_DIR / "sw.js").stat().st_mtime_ns,)
+    stamp = tuple((p.as_posix(), (EMS_DIR / p).stat().st_mtime_ns) for p in shell_files()) + (
+        (EMS_DIR / "sw.js").stat().st_mtime_ns,
+    )
     return _built(stamp)
 
 
 @router.get("/ems/sw.js")
 def service_worker() -> Response:
     """The service worker, allowed to control ``/`` so it can also open the app offline at ``/C/…`` (the QR's URL)."""
-    return Response(service_worker_source(), media_type="text/javascript",
-                    headers={"Service-Worker-Allowed": "/", "Cache-Control": CACHE_CONTROL})
+    return Response(
+        service_worker_source(),
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/", "Cache-Control": CACHE_CONTROL},
+    )
 
 
 class _EmsFiles(StaticFiles):

@@ -1,4 +1,5 @@
 """One row per changed field. Old and new values may be medical, so they are encrypted."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Record changes field by field, and read them back."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """A household: an address, a phone, its 民生委員 and the kit delivered to it."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,7 +9,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import optimistic_lock, created_at_field, reject_control, secret_field
+from app.core.models import created_at_field, optimistic_lock, reject_control, secret_field
 from app.core.text import digits, normalise_number
 
 
@@ -27,7 +28,14 @@ class HouseholdBase(SQLModel):
     notes: str = secret_field(default="", max_length=2000)  # staff memo: may hold medical text
 
     _no_control = field_validator(
-        "external_ref", "prefecture", "municipality", "address_line", "building", "welfare_commissioner", "notes", mode="before"
+        "external_ref",
+        "prefecture",
+        "municipality",
+        "address_line",
+        "building",
+        "welfare_commissioner",
+        "notes",
+        mode="before",
     )(reject_control)
 
     @field_validator("external_ref", mode="after")

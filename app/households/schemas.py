@@ -1,4 +1,5 @@
 """API shapes of households beyond the SQLModel family."""
+
 from __future__ import annotations
 
 from app.history.conflicts import EditConflict

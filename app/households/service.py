@@ -1,4 +1,5 @@
 """Households: create, read, update with optimistic locking, and the kit worklist."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -30,7 +31,12 @@ def get(*, session: Session, household_id: int) -> Household:
 
 def _refuse_taken_ref(session: Session, external_ref: str | None, household_id: int | None = None) -> None:
     # Checked here so a second household with the same registry number is a clear 409, not a database error.
-    if external_ref and session.exec(select(Household.id).where(Household.external_ref == external_ref, Household.id != household_id)).first():
+    if (
+        external_ref
+        and session.exec(
+            select(Household.id).where(Household.external_ref == external_ref, Household.id != household_id)
+        ).first()
+    ):
         raise Conflict("住民記録の世帯番号 %(ref)s は別の世帯に登録されています", ref=external_ref)
 
 
@@ -41,14 +47,23 @@ def create(*, session: Session, actor: Actor, data: HouseholdCreate, commit: boo
     household.phone_key = digits(household.phone)
     session.add(household)
     session.flush()
-    history.record(session=session, actor=actor, entity="household", entity_id=household.id, action="create", household_id=household.id)
+    history.record(
+        session=session,
+        actor=actor,
+        entity="household",
+        entity_id=household.id,
+        action="create",
+        household_id=household.id,
+    )
     if commit:
         session.commit()
         session.refresh(household)
     return household
 
 
-def update(*, session: Session, actor: Actor, household_id: int, data: HouseholdUpdate, commit: bool = True) -> Household:
+def update(
+    *, session: Session, actor: Actor, household_id: int, data: HouseholdUpdate, commit: bool = True
+) -> Household:
     """Change a household; refuses when someone else saved it since ``data.version``."""
     household = get(session=session, household_id=household_id)
     if household.version != data.version:
@@ -64,7 +79,15 @@ def update(*, session: Session, actor: Actor, household_id: int, data: Household
     if diff:
         household.version += 1
         household.updated_at = utcnow()
-        history.record(session=session, actor=actor, entity="household", entity_id=household.id, action="update", changes=diff, household_id=household.id)
+        history.record(
+            session=session,
+            actor=actor,
+            entity="household",
+            entity_id=household.id,
+            action="update",
+            changes=diff,
+            household_id=household.id,
+        )
     session.add(household)
     if not commit:
         return household
@@ -81,8 +104,13 @@ def mark_kit_delivered(*, session: Session, actor: Actor, household_id: int, on:
     household.kit_delivered_on = on
     household.version += 1
     history.record(
-        session=session, actor=actor, entity="household", entity_id=household.id, action="update",
-        changes=[("kit_delivered_on", old.isoformat() if old else None, on.isoformat())], household_id=household.id,
+        session=session,
+        actor=actor,
+        entity="household",
+        entity_id=household.id,
+        action="update",
+        changes=[("kit_delivered_on", old.isoformat() if old else None, on.isoformat())],
+        household_id=household.id,
     )
     session.add(household)
     with conflict_on_stale(session, CONFLICT_MESSAGE, current=lambda: get(session=session, household_id=household_id)):
@@ -92,7 +120,9 @@ def mark_kit_delivered(*, session: Session, actor: Actor, household_id: int, on:
 
 def members(*, session: Session, household_id: int) -> list[Person]:
     """Members of the household, eldest first."""
-    return list(session.exec(select(Person).where(Person.household_id == household_id).order_by(Person.birth_date, Person.id)))
+    return list(
+        session.exec(select(Person).where(Person.household_id == household_id).order_by(Person.birth_date, Person.id))
+    )
 
 
 def is_elderly_only(people: list[Person], today: date | None = None) -> bool:
@@ -108,7 +138,9 @@ def _elderly_only_clause(today: date):
     return exists().where(active) & ~exists().where(active & (Person.birth_date > cutoff))
 
 
-def list_households(*, session: Session, pending_kit: bool = False, limit: int = 500, offset: int = 0, today: date | None = None) -> list[Household]:
+def list_households(
+    *, session: Session, pending_kit: bool = False, limit: int = 500, offset: int = 0, today: date | None = None
+) -> list[Household]:
     """Households by address; with ``pending_kit`` only elderly-only ones whose kit is not delivered."""
     stmt = select(Household).order_by(Household.address_line, Household.id).limit(limit).offset(offset)
     if pending_kit:
@@ -122,7 +154,9 @@ def counts(*, session: Session, today: date | None = None) -> dict[str, int]:
     total = session.exec(select(func.count()).select_from(Household)).one()
     elderly = session.exec(select(func.count()).select_from(Household).where(_elderly_only_clause(today))).one()
     pending = session.exec(
-        select(func.count()).select_from(Household).where(Household.kit_delivered_on.is_(None), _elderly_only_clause(today))
+        select(func.count())
+        .select_from(Household)
+        .where(Household.kit_delivered_on.is_(None), _elderly_only_clause(today))
     ).one()
     persons = session.exec(select(func.count()).select_from(Person)).one()
     return {"households": total, "elderly_only": elderly, "pending_kits": pending, "persons": persons}

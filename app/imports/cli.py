@@ -1,4 +1,5 @@
 """``lifeline import households FILE``: the staff UI's import, with a progress bar in the terminal."""
+
 from __future__ import annotations
 
 import getpass
@@ -38,8 +39,12 @@ def run(path: Path, *, dry_run: bool) -> int:
         typer.secho(f"{path}: no such file", fg=typer.colors.RED, err=True)
         return 1
     if path.stat().st_size > settings.max_upload_bytes:
-        typer.secho(f"{path}: larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MB "
-                    "(LIFELINE_MAX_UPLOAD_BYTES); split the file", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"{path}: larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MB "
+            "(LIFELINE_MAX_UPLOAD_BYTES); split the file",
+            fg=typer.colors.RED,
+            err=True,
+        )
         return 1
     data = path.read_bytes()
     bootstrap.prepare_database()
@@ -47,8 +52,12 @@ def run(path: Path, *, dry_run: bool) -> int:
     actor = Actor(user_id=None, name=f"lifeline import ({getpass.getuser()})"[:100], source=Source.imported)
     with Session(engine) as session:
         for stopped in service.recover_interrupted(session=session):
-            typer.secho(f"note: import job {stopped.id} ({stopped.filename}) was interrupted (the process stopped); "
-                        "nothing of it was written. Importing the same file again is safe.", fg=typer.colors.YELLOW, err=True)
+            typer.secho(
+                f"note: import job {stopped.id} ({stopped.filename}) was interrupted (the process stopped); "
+                "nothing of it was written. Importing the same file again is safe.",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
     job = service.create_job(engine=engine, actor=actor, filename=path.name, dry_run=dry_run)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -68,10 +77,14 @@ def run(path: Path, *, dry_run: bool) -> int:
     if job.status != ImportStatus.done:
         typer.echo(f"{job.error_count} error(s) in {path.name}; nothing was written (job {job.id})")
         return 1
-    counts = (f"{job.created} created, {job.updated} updated, {job.unchanged} unchanged "
-              f"(households: {job.households_created} created, {job.households_updated} updated)")
+    counts = (
+        f"{job.created} created, {job.updated} updated, {job.unchanged} unchanged "
+        f"(households: {job.households_created} created, {job.households_updated} updated)"
+    )
     if dry_run:
-        typer.echo(f"dry run of {path.name}, {job.total_rows} rows: would be {counts}; nothing was written (job {job.id})")
+        typer.echo(
+            f"dry run of {path.name}, {job.total_rows} rows: would be {counts}; nothing was written (job {job.id})"
+        )
     else:
         typer.echo(f"imported {path.name}, {job.total_rows} rows: {counts} (job {job.id})")
     return 0

@@ -2,6 +2,7 @@
 
 Data, not UI text: nothing here is translated (scripts/i18n_catalog.py skips this module).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,12 +37,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("building", "方書", False, ("building", "建物名", "建物名・部屋番号")),
     Column("phone", "電話番号", False, ("phone", "電話")),
     Column("welfare_commissioner", "担当民生委員", False, ("welfare_commissioner", "民生委員")),
-    Column("welfare_commissioner_phone", "民生委員電話番号", False, ("welfare_commissioner_phone", "担当民生委員電話番号")),
+    Column(
+        "welfare_commissioner_phone", "民生委員電話番号", False, ("welfare_commissioner_phone", "担当民生委員電話番号")
+    ),
 )
 REQUIRED = tuple(c.header for c in COLUMNS if c.required)
 PERSON_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "birth_date", "sex")
-HOUSEHOLD_FIELDS = ("postal_code", "prefecture", "municipality", "address_line", "building", "phone",
-                    "welfare_commissioner", "welfare_commissioner_phone")
+HOUSEHOLD_FIELDS = (
+    "postal_code",
+    "prefecture",
+    "municipality",
+    "address_line",
+    "building",
+    "phone",
+    "welfare_commissioner",
+    "welfare_commissioner_phone",
+)
 
 # Spaces, middle dots, brackets and separators vary between exports: 氏（カナ）, 町名・番地, birth-date.
 _NOISE_RE = re.compile(r"[\s・･_\-()（）\[\]「」]")
@@ -59,9 +70,22 @@ def match_header(name: str) -> Column | None:
     return _BY_NAME.get(_key(name))
 
 
-SEX_CODES = {"男": Sex.male, "男性": Sex.male, "1": Sex.male, "m": Sex.male, "male": Sex.male,
-             "女": Sex.female, "女性": Sex.female, "2": Sex.female, "f": Sex.female, "female": Sex.female,
-             "その他": Sex.other, "other": Sex.other, "不明": Sex.unknown, "unknown": Sex.unknown}
+SEX_CODES = {
+    "男": Sex.male,
+    "男性": Sex.male,
+    "1": Sex.male,
+    "m": Sex.male,
+    "male": Sex.male,
+    "女": Sex.female,
+    "女性": Sex.female,
+    "2": Sex.female,
+    "f": Sex.female,
+    "female": Sex.female,
+    "その他": Sex.other,
+    "other": Sex.other,
+    "不明": Sex.unknown,
+    "unknown": Sex.unknown,
+}
 
 # Full-width digits and a dash between digits (騎西１－１, 1ー2) are typing variants of 1-1;
 # the rest of an address is kept exactly (a katakana ー in ハイツ must stay).

@@ -1,4 +1,5 @@
 """One row per import run: what was uploaded, how far it got, and what it found."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,7 @@ class ImportJobPublic(ImportJobBase):
     notices: list[dict]
 
     @classmethod
-    def of(cls, job: ImportJob, processed: int | None = None) -> "ImportJobPublic":
+    def of(cls, job: ImportJob, processed: int | None = None) -> ImportJobPublic:
         data = job.model_dump(exclude={"errors", "notices"})
         if processed is not None:
             data["processed_rows"] = processed

@@ -4,6 +4,7 @@ Nothing here touches the database (``app.imports.plan`` compares with what is st
 numbers are the row numbers a clerk sees in Excel: the header is line 1, and a quoted line
 break inside a cell does not start a new row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,10 +21,17 @@ from app.core.forms import WAREKI_MESSAGES, message_id
 from app.core.text import normalise_number
 from app.core.wareki import WarekiError, parse_date
 from app.households.models import HouseholdCreate
-from app.persons.models import PersonCreate, Sex
 from app.imports.columns import (
-    COLUMNS, DIGIT_DASH_RE, HOUSEHOLD_FIELDS, PERSON_FIELDS, PLACEHOLDERS, SEX_CODES, WIDE_DIGITS, match_header,
+    COLUMNS,
+    DIGIT_DASH_RE,
+    HOUSEHOLD_FIELDS,
+    PERSON_FIELDS,
+    PLACEHOLDERS,
+    SEX_CODES,
+    WIDE_DIGITS,
+    match_header,
 )
+from app.persons.models import PersonCreate, Sex
 
 MISSING = "入力してください"
 _REF_RE = re.compile(r"^[0-9A-Za-z-]{1,40}$")
@@ -93,7 +101,10 @@ def decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected("文字コードを判別できません（UTF-8 または Shift_JIS(CP932) で保存してください）")
     if b"\x00" in data:
-        raise FileRejected("CSV ではないファイルのようです（NUL 文字が含まれています）。UTF-8 または Shift_JIS(CP932) の CSV を選んでください")
+        raise FileRejected(
+            "CSV ではないファイルのようです（NUL 文字が含まれています）。UTF-8 または Shift_JIS(CP932) の CSV "
+            "を選んでください"
+        )
     for encoding in ("utf-8-sig", "cp932"):
         try:
             return data.decode(encoding)
@@ -122,7 +133,7 @@ def _records(text: str) -> list[list[str]]:
         line = len(records) + 1
         if "field larger" in str(exc):
             raise _Stop(Problem(line, "", "1つの欄が長すぎます")) from None
-        raise _Stop(Problem(line, "", "CSV として読めません（引用符「\"」の閉じ忘れなど）")) from None
+        raise _Stop(Problem(line, "", 'CSV として読めません（引用符「"」の閉じ忘れなど）')) from None
     return records
 
 
@@ -163,11 +174,24 @@ def _header(header: list[str]) -> tuple[dict[str, tuple[int, str]], list[Problem
         if column is None:
             notices.append(Problem(1, name, "この列は取り込みません（知らない列名です）"))
         elif column.key in columns:
-            problems.append(Problem(1, name, "同じ意味の列が2つあります（%(other)s）", {"other": columns[column.key][1]}))
+            problems.append(
+                Problem(1, name, "同じ意味の列が2つあります（%(other)s）", {"other": columns[column.key][1]})
+            )
         else:
             columns[column.key] = (index, name)
     if not columns:
-        return columns, [Problem(1, "", "見出しの行に知っている列名がありません。1行目が見出しか、文字コード（UTF-8 または Shift_JIS）を確認してください")], notices
+        return (
+            columns,
+            [
+                Problem(
+                    1,
+                    "",
+                    "見出しの行に知っている列名がありません。1行目が見出しか、文字コード（UTF-8 または Shift_JIS）"
+                    "を確認してください",
+                )
+            ],
+            notices,
+        )
     for column in COLUMNS:
         if column.required and column.key not in columns:
             problems.append(Problem(1, column.header, "必須の列がありません"))
@@ -192,7 +216,14 @@ def _row(line: int, record: list[str], columns: dict, width: int, groups: dict, 
     person_ref = _ref(line, cells, columns, "person_ref", failed, problems)
     if person_ref:
         if person_ref in seen_refs:
-            problems.append(Problem(line, columns["person_ref"][1], "宛名番号が%(other)d行目と重複しています", {"other": seen_refs[person_ref]}))
+            problems.append(
+                Problem(
+                    line,
+                    columns["person_ref"][1],
+                    "宛名番号が%(other)d行目と重複しています",
+                    {"other": seen_refs[person_ref]},
+                )
+            )
         else:
             seen_refs[person_ref] = line
     person, provided = _person(line, cells, columns, failed, problems, person_ref)
@@ -218,7 +249,9 @@ def _ref(line: int, cells: dict, columns: dict, key: str, failed: dict, problems
     return None
 
 
-def _person(line: int, cells: dict, columns: dict, failed: dict, problems: list, ref: str | None) -> tuple[PersonCreate | None, frozenset[str]]:
+def _person(
+    line: int, cells: dict, columns: dict, failed: dict, problems: list, ref: str | None
+) -> tuple[PersonCreate | None, frozenset[str]]:
     values: dict[str, object] = {k: cells[k] for k in PERSON_FIELDS if k in cells and k not in ("birth_date", "sex")}
     if ref:
         values["external_ref"] = ref
@@ -226,7 +259,9 @@ def _person(line: int, cells: dict, columns: dict, failed: dict, problems: list,
         try:
             born = parse_date(cells["birth_date"])
         except WarekiError as exc:
-            problems.append(Problem(line, columns["birth_date"][1], WAREKI_MESSAGES.get(exc.code, WAREKI_MESSAGES["unreadable"])))
+            problems.append(
+                Problem(line, columns["birth_date"][1], WAREKI_MESSAGES.get(exc.code, WAREKI_MESSAGES["unreadable"]))
+            )
             failed["birth_date"] = columns["birth_date"][1]
         else:
             if born > today_jst():
@@ -246,7 +281,9 @@ def _person(line: int, cells: dict, columns: dict, failed: dict, problems: list,
     return person, frozenset(k for k in values if k not in failed)
 
 
-def _household_values(line: int, cells: dict, columns: dict, failed: dict, group: HouseholdGroup, problems: list) -> None:
+def _household_values(
+    line: int, cells: dict, columns: dict, failed: dict, group: HouseholdGroup, problems: list
+) -> None:
     """Validate the household cells of a row and check they agree with the household's other rows."""
     values = {k: cells[k] for k in HOUSEHOLD_FIELDS if k in cells}
     for name in ("address_line", "building"):
@@ -271,7 +308,11 @@ def _household_values(line: int, cells: dict, columns: dict, failed: dict, group
         if name not in group.values:
             group.values[name], group.lines[name] = value, line
         elif group.values[name] != value:
-            problems.append(Problem(line, columns[name][1], "同じ世帯番号の%(other)d行目と内容が違います", {"other": group.lines[name]}))
+            problems.append(
+                Problem(
+                    line, columns[name][1], "同じ世帯番号の%(other)d行目と内容が違います", {"other": group.lines[name]}
+                )
+            )
 
 
 def _finish_group(group: HouseholdGroup, columns: dict) -> list[Problem]:

@@ -4,6 +4,7 @@ Matching is by the registry's own keys: households by 世帯番号 (``Household.
 persons by 宛名番号 (``Person.external_ref``). Only fields with a non-blank cell are compared,
 so a column the extract leaves empty never wipes what staff or residents entered.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -58,7 +59,7 @@ class Plan:
 def _by_ref(session: Session, model, refs: list[str]) -> dict:
     found = {}
     for i in range(0, len(refs), _CHUNK):
-        for obj in session.exec(select(model).where(model.external_ref.in_(refs[i:i + _CHUNK]))):
+        for obj in session.exec(select(model).where(model.external_ref.in_(refs[i : i + _CHUNK]))):
             found[obj.external_ref] = obj
     return found
 
@@ -95,10 +96,18 @@ def make(*, session: Session, parsed: Parsed) -> Plan:
         for row, person in zip(group.rows, members):
             if person is not None and (household is None or person.household_id != household.id):
                 home = homes[person.household_id]
-                problems.append(Problem(row.line, column, "この宛名番号の方は別の世帯（%(other)s）に登録されています。一括取込では世帯を移しません",
-                                        {"other": home.external_ref or f"ID {home.id}"}))
+                problems.append(
+                    Problem(
+                        row.line,
+                        column,
+                        "この宛名番号の方は別の世帯（%(other)s）に登録されています。一括取込では世帯を移しません",
+                        {"other": home.external_ref or f"ID {home.id}"},
+                    )
+                )
                 continue
-            plan.persons.append(PersonPlan(row, person, _changes(person, row.data, sorted(row.provided)) if person else []))
+            plan.persons.append(
+                PersonPlan(row, person, _changes(person, row.data, sorted(row.provided)) if person else [])
+            )
         plans.append(plan)
     return Plan(plans, problems)
 
@@ -112,7 +121,9 @@ def apply(*, session: Session, plan: Plan, actor: Actor, progress: Callable[[int
         if household is None:
             household = households.create(session=session, actor=actor, data=group.data, commit=False)
         elif item.changes:
-            data = HouseholdUpdate.model_validate(_provided(group.data, group.provided) | {"version": household.version})
+            data = HouseholdUpdate.model_validate(
+                _provided(group.data, group.provided) | {"version": household.version}
+            )
             households.update(session=session, actor=actor, household_id=household.id, data=data, commit=False)
         for person_plan in item.persons:
             row, person = person_plan.row, person_plan.existing

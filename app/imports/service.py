@@ -5,6 +5,7 @@ problem stops the run with all problems listed. Phase 2 applies the whole file i
 transaction, so a crash or ``kill -9`` part-way leaves nothing half-written. The job row is
 written through separate short sessions so that other requests can follow it.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,7 +38,9 @@ OnProgress = Callable[[str, int, int], None]
 MAX_STORED_PROBLEMS = 1000
 # A job on another host that has not reported for this long is taken for dead.
 STALE_AFTER = timedelta(hours=6)
-INTERRUPTED = "取込が途中で止まりました（サーバーの停止など）。何も書き込まれていません。同じファイルをもう一度取り込めます"
+INTERRUPTED = (
+    "取込が途中で止まりました（サーバーの停止など）。何も書き込まれていません。同じファイルをもう一度取り込めます"
+)
 
 # Jobs running in this process -> rows processed in the current phase. Lets a poller in the same
 # process show live progress even while SQLite's single writer lock keeps the job row unwritten.
@@ -68,8 +71,13 @@ def _save(engine, job_id: int, **values) -> ImportJob:
 def create_job(*, engine, actor: Actor, filename: str, dry_run: bool) -> ImportJob:
     """Record a new, pending import run owned by this process."""
     with _session(engine) as session:
-        job = ImportJob(filename=filename[:200], dry_run=dry_run, created_by_id=actor.user_id,
-                        created_by_name=actor.name[:100], worker=_worker())
+        job = ImportJob(
+            filename=filename[:200],
+            dry_run=dry_run,
+            created_by_id=actor.user_id,
+            created_by_name=actor.name[:100],
+            worker=_worker(),
+        )
         session.add(job)
         session.commit()
     with _live_lock:
@@ -101,7 +109,9 @@ def store_upload(*, job_id: int, source: BinaryIO) -> Path:
 
 
 def _too_large(limit: int) -> FileRejected:
-    return FileRejected("ファイルが大きすぎます（上限 %(limit)s MB）。分割して取り込んでください", limit=limit // (1024 * 1024))
+    return FileRejected(
+        "ファイルが大きすぎます（上限 %(limit)s MB）。分割して取り込んでください", limit=limit // (1024 * 1024)
+    )
 
 
 def reject(*, engine, job_id: int, problem: Problem) -> ImportJob:
@@ -160,12 +170,29 @@ def run_import(*, engine, job_id: int, data: bytes, actor: Actor, on_progress: O
             parsed, plan = validate_file(session=session, data=data, progress=tracker.validating)
         tracker.total = parsed.total_rows
         if plan is None:
-            return _finish(engine, job_id, ImportStatus.failed, problems=parsed.problems, notices=parsed.notices, total=parsed.total_rows)
+            return _finish(
+                engine,
+                job_id,
+                ImportStatus.failed,
+                problems=parsed.problems,
+                notices=parsed.notices,
+                total=parsed.total_rows,
+            )
         counts = plan.counts()
-        nothing_to_write = not (counts["created"] or counts["updated"] or counts["households_created"] or counts["households_updated"])
+        nothing_to_write = not (
+            counts["created"] or counts["updated"] or counts["households_created"] or counts["households_updated"]
+        )
         if plan.problems or job.dry_run or nothing_to_write:
             status = ImportStatus.failed if plan.problems else ImportStatus.done
-            return _finish(engine, job_id, status, problems=plan.problems, notices=parsed.notices, counts=counts, total=parsed.total_rows)
+            return _finish(
+                engine,
+                job_id,
+                status,
+                problems=plan.problems,
+                notices=parsed.notices,
+                counts=counts,
+                total=parsed.total_rows,
+            )
         _save(engine, job_id, status=ImportStatus.running, processed_rows=0, total_rows=parsed.total_rows)
         with _session(engine) as session:
             _take_write_lock(session, job_id)
@@ -173,20 +200,47 @@ def run_import(*, engine, job_id: int, data: bytes, actor: Actor, on_progress: O
             plan = planner.make(session=session, parsed=parsed)
             if plan.problems:
                 session.rollback()
-                return _finish(engine, job_id, ImportStatus.failed, problems=plan.problems, notices=parsed.notices, total=parsed.total_rows)
+                return _finish(
+                    engine,
+                    job_id,
+                    ImportStatus.failed,
+                    problems=plan.problems,
+                    notices=parsed.notices,
+                    total=parsed.total_rows,
+                )
             planner.apply(session=session, plan=plan, actor=actor, progress=tracker.applying)
             session.commit()
-        return _finish(engine, job_id, ImportStatus.done, notices=parsed.notices, counts=plan.counts(), total=parsed.total_rows)
+        return _finish(
+            engine, job_id, ImportStatus.done, notices=parsed.notices, counts=plan.counts(), total=parsed.total_rows
+        )
     except FileRejected as exc:
         return _finish(engine, job_id, ImportStatus.failed, problems=[exc.problem])
     except (StaleDataError, IntegrityError):
         log.warning("import job %s collided with a concurrent change", job_id, exc_info=True)
-        return _finish(engine, job_id, ImportStatus.failed, problems=[Problem(
-            None, "", "取込中に他の職員が同じ世帯や登録者を更新しました。何も書き込んでいません。もう一度取り込んでください")])
+        return _finish(
+            engine,
+            job_id,
+            ImportStatus.failed,
+            problems=[
+                Problem(
+                    None,
+                    "",
+                    "取込中に他の職員が同じ世帯や登録者を更新しました。何も書き込んでいません。もう一度取り込んでください",
+                )
+            ],
+        )
     except Exception:  # noqa: BLE001 - the clerk gets a clear message, the log the details
         log.exception("import job %s failed", job_id)
-        return _finish(engine, job_id, ImportStatus.failed, problems=[Problem(
-            None, "", "取込中に予期しないエラーが起きました。何も書き込んでいません。管理者にお知らせください")])
+        return _finish(
+            engine,
+            job_id,
+            ImportStatus.failed,
+            problems=[
+                Problem(
+                    None, "", "取込中に予期しないエラーが起きました。何も書き込んでいません。管理者にお知らせください"
+                )
+            ],
+        )
     finally:
         _forget(job_id)
 
@@ -197,7 +251,11 @@ def run_upload(*, engine, job_id: int, actor: Actor) -> ImportJob:
     try:
         data = path.read_bytes()
     except OSError:
-        return reject(engine=engine, job_id=job_id, problem=Problem(None, "", "アップロードされたファイルを読めませんでした。もう一度アップロードしてください"))
+        return reject(
+            engine=engine,
+            job_id=job_id,
+            problem=Problem(None, "", "アップロードされたファイルを読めませんでした。もう一度アップロードしてください"),
+        )
     try:
         return run_import(engine=engine, job_id=job_id, data=data, actor=actor)
     finally:
@@ -216,23 +274,37 @@ def _forget(job_id: int) -> None:
         _live.pop(job_id, None)
 
 
-def _finish(engine, job_id: int, status: ImportStatus, *, problems=(), notices=(), counts=None, total=None) -> ImportJob:
+def _finish(
+    engine, job_id: int, status: ImportStatus, *, problems=(), notices=(), counts=None, total=None
+) -> ImportJob:
     problems = sorted(problems, key=lambda p: p.line or 0)
     stored = [p.as_dict() for p in problems[:MAX_STORED_PROBLEMS]]
     if len(problems) > MAX_STORED_PROBLEMS:
-        stored.append(Problem(None, "", "ほかに%(count)d件のエラーがあります", {"count": len(problems) - MAX_STORED_PROBLEMS}).as_dict())
+        stored.append(
+            Problem(
+                None, "", "ほかに%(count)d件のエラーがあります", {"count": len(problems) - MAX_STORED_PROBLEMS}
+            ).as_dict()
+        )
     values = dict(counts or {})
     if total is not None:
         values.update(total_rows=total, processed_rows=total if status == ImportStatus.done else 0)
-    return _save(engine, job_id, status=status, errors=json.dumps(stored, ensure_ascii=False), error_count=len(problems),
-                 notices=json.dumps([n.as_dict() for n in notices], ensure_ascii=False), finished_at=utcnow(), **values)
+    return _save(
+        engine,
+        job_id,
+        status=status,
+        errors=json.dumps(stored, ensure_ascii=False),
+        error_count=len(problems),
+        notices=json.dumps([n.as_dict() for n in notices], ensure_ascii=False),
+        finished_at=utcnow(),
+        **values,
+    )
 
 
 def _orphaned(job: ImportJob) -> bool:
     """True when the process that ran ``job`` is gone (so its transaction never committed)."""
     host, _, pid = job.worker.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
-        seen = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=timezone.utc)
+        seen = job.updated_at if job.updated_at.tzinfo else job.updated_at.replace(tzinfo=UTC)
         return utcnow() - seen > STALE_AFTER
     if int(pid) == os.getpid():
         with _live_lock:

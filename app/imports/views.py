@@ -1,4 +1,5 @@
 """Staff web UI for the bulk import: upload, follow the run, read every problem by line."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,9 +8,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, Up
 from fastapi.responses import FileResponse, RedirectResponse
 
 from app.auth.access_log import record_access
+from app.auth.deps import StaffUser, require_roles
 from app.auth.models import Role
 from app.core.config import ROOT_DIR, get_settings
-from app.auth.deps import StaffUser, require_roles
 from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import NotFound
 from app.core.i18n import gettext as _
@@ -19,13 +20,23 @@ from app.imports import service as imports
 from app.imports.columns import COLUMNS
 from app.imports.parser import FileRejected
 
-router = APIRouter(prefix="/staff/import", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))])
+router = APIRouter(
+    prefix="/staff/import", include_in_schema=False, dependencies=[Depends(require_roles(Role.staff, Role.admin))]
+)
 EXAMPLE = ROOT_DIR / "docs" / "examples" / "households-example.csv"
 
 
 def _index(request: Request, session, *, error: str = "", status_code: int = 200):
-    return render(request, "staff/import.html", status_code=status_code, section="import", columns=COLUMNS, error=error,
-                  jobs=imports.list_jobs(session=session), max_mb=get_settings().max_upload_bytes // (1024 * 1024))
+    return render(
+        request,
+        "staff/import.html",
+        status_code=status_code,
+        section="import",
+        columns=COLUMNS,
+        error=error,
+        jobs=imports.list_jobs(session=session),
+        max_mb=get_settings().max_upload_bytes // (1024 * 1024),
+    )
 
 
 @router.get("")
@@ -35,13 +46,24 @@ def index(request: Request, session: SessionDep):
 
 @router.post("")
 def upload(
-    request: Request, session: SessionDep, engine: EngineDep, user: StaffUser, background: BackgroundTasks,
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    user: StaffUser,
+    background: BackgroundTasks,
     file: Annotated[UploadFile | None, File()] = None,
     dry_run: Annotated[str, Form()] = "",
 ):
     if file is None or not file.filename:
         return _index(request, session, error=_("CSVファイルを選んでください"), status_code=422)
-    record_access(engine=engine, request=request, user=user, action="import.households", fields=f"dry_run={bool(dry_run)}", purpose="registry")
+    record_access(
+        engine=engine,
+        request=request,
+        user=user,
+        action="import.households",
+        fields=f"dry_run={bool(dry_run)}",
+        purpose="registry",
+    )
     # Changes are recorded as coming from the import, made by the signed-in clerk.
     actor = Actor(user_id=user.id, name=user.display_name or user.username, source=Source.imported, role=user.role)
     job = imports.create_job(engine=engine, actor=actor, filename=file.filename, dry_run=bool(dry_run))

@@ -1,4 +1,5 @@
 """Alembic environment: runs against the engine handed over by app.core.db."""
+
 from alembic import context
 from sqlalchemy import text
 

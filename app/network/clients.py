@@ -1,4 +1,5 @@
 """Network clients and the OAuth2 client-credentials grant (tokens are AuthSessions of kind "fhir")."""
+
 from __future__ import annotations
 
 import secrets
@@ -41,20 +42,33 @@ def _check_scopes(scopes: str) -> str:
     return " ".join(words)
 
 
-def create(*, session: Session, institution_id: int, created_by: str, scopes: str = DEFAULT_SCOPES) -> tuple[NetworkClient, str]:
+def create(
+    *, session: Session, institution_id: int, created_by: str, scopes: str = DEFAULT_SCOPES
+) -> tuple[NetworkClient, str]:
     """Register an institution's system; returns the client and its secret (shown once, only the hash is kept)."""
     institution = directory.get_institution(session=session, institution_id=institution_id)
     scopes = _check_scopes(scopes)
     client_id = f"nc-{secrets.token_hex(6)}"
     secret = secrets.token_urlsafe(32)
     # The audit log names users: each client acts through its own user row (role network, no usable password).
-    user = User(username=client_id, display_name=f"{institution.name} システム", role=Role.network,
-                organisation=institution.name, institution_id=institution.id,
-                password_hash=hash_password(secrets.token_urlsafe(32)))
+    user = User(
+        username=client_id,
+        display_name=f"{institution.name} システム",
+        role=Role.network,
+        organisation=institution.name,
+        institution_id=institution.id,
+        password_hash=hash_password(secrets.token_urlsafe(32)),
+    )
     session.add(user)
     session.flush()
-    client = NetworkClient(client_id=client_id, secret_hash=hash_password(secret), user_id=user.id,
-                           institution_id=institution.id, scopes=scopes, created_by=created_by)
+    client = NetworkClient(
+        client_id=client_id,
+        secret_hash=hash_password(secret),
+        user_id=user.id,
+        institution_id=institution.id,
+        scopes=scopes,
+        created_by=created_by,
+    )
     session.add(client)
     session.commit()
     session.refresh(client)
@@ -77,7 +91,9 @@ def set_active(*, session: Session, client_id: str, active: bool) -> NetworkClie
     return client
 
 
-def issue_token(*, session: Session, client_id: str, client_secret: str, user_agent: str = "") -> tuple[str, NetworkClient]:
+def issue_token(
+    *, session: Session, client_id: str, client_secret: str, user_agent: str = ""
+) -> tuple[str, NetworkClient]:
     """Client-credentials grant: a bearer token for the client's scopes, valid one hour."""
     client = session.exec(select(NetworkClient).where(NetworkClient.client_id == client_id.strip())).first()
     if not verify_password(client_secret, client.secret_hash if client else None) or not client.active:

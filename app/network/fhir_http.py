@@ -1,8 +1,10 @@
 """What every FHIR route shares: the media type, OperationOutcome errors, the calling client, Bundles."""
+
 from __future__ import annotations
 
 import json
-from typing import Annotated, Callable
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.core import ratelimit, responses
 from app.core.deps import SessionDep, bearer_token
 from app.core.errors import DomainError, Forbidden
-from app.network import clients, resources as fhir
+from app.network import clients
+from app.network import resources as fhir
 from app.network.clients import Caller
 
 FHIR_JSON = "application/fhir+json"
@@ -35,7 +38,15 @@ class Unauthorized(DomainError):
     status_code = 401
 
 
-_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 422: "invalid", 503: "transient"}
+_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    422: "invalid",
+    503: "transient",
+}
 
 
 class FhirRoute(APIRoute):
@@ -49,10 +60,14 @@ class FhirRoute(APIRoute):
                 return await handler(request)
             except DomainError as exc:
                 status = exc.status_code
-                headers = getattr(exc, "headers", None) or ({"WWW-Authenticate": 'Bearer realm="fhir"'} if status == 401 else None)
+                headers = getattr(exc, "headers", None) or (
+                    {"WWW-Authenticate": 'Bearer realm="fhir"'} if status == 401 else None
+                )
                 return outcome(status, exc.translated(), _CODES.get(status, "processing"), headers)
             except RequestValidationError as exc:
-                return outcome(400, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:500], "invalid")
+                return outcome(
+                    400, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:500], "invalid"
+                )
             except StarletteHTTPException as exc:
                 return http_error(exc)
 
@@ -61,8 +76,9 @@ class FhirRoute(APIRoute):
 
 def http_error(exc: StarletteHTTPException) -> FhirResponse:
     """An HTTP error (no such route or method under /fhir/r4 included) as an OperationOutcome."""
-    return outcome(exc.status_code, str(exc.detail), _CODES.get(exc.status_code, "processing"), getattr(exc, "headers", None))
-
+    return outcome(
+        exc.status_code, str(exc.detail), _CODES.get(exc.status_code, "processing"), getattr(exc, "headers", None)
+    )
 
 
 def fhir_router() -> APIRouter:
@@ -90,7 +106,11 @@ CallerDep = Annotated[Caller, Depends(current_caller)]
 
 def needs(caller: Caller, resource_type: str, access: str) -> None:
     if not caller.may(resource_type, access):
-        raise Forbidden("このクライアントには %(type)s の%(access)s権限がありません", type=resource_type, access="読み取り" if access == "read" else "書き込み")
+        raise Forbidden(
+            "このクライアントには %(type)s の%(access)s権限がありません",
+            type=resource_type,
+            access="読み取り" if access == "read" else "書き込み",
+        )
 
 
 def base_url(request: Request) -> str:
@@ -99,7 +119,13 @@ def base_url(request: Request) -> str:
 
 def searchset(request: Request, resources: list[dict]) -> dict:
     base = base_url(request)
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "link": [{"relation": "self", "url": str(request.url)}],
-            "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}} for r in resources]}
-
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "link": [{"relation": "self", "url": str(request.url)}],
+        "entry": [
+            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+            for r in resources
+        ],
+    }

@@ -1,4 +1,5 @@
 """EMS handoff: the receiving hospital sees the incoming patient and acknowledges; the crew sees that."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select

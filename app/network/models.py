@@ -1,4 +1,5 @@
 """Network clients: a hospital's or clinic's system calling the FHIR API with its own credentials."""
+
 from __future__ import annotations
 
 from datetime import datetime

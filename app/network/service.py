@@ -1,4 +1,5 @@
 """What a network client may read, the patient summary document, and inbound clinical entries."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,10 @@ SEARCH_LIMIT = 50
 
 
 def incoming(*, session: Session, institution_id: int) -> list[Transport]:
-    """Transports to ``institution_id`` in the last 24 hours, newest first; a later choice of another hospital removes one."""
-    rows = session.exec(select(Transport).where(Transport.chosen_at >= utcnow() - HANDOFF_WINDOW).order_by(Transport.id))
+    """Transports to ``institution_id`` in the last 24 hours, newest first (choosing another hospital ends one)."""
+    rows = session.exec(
+        select(Transport).where(Transport.chosen_at >= utcnow() - HANDOFF_WINDOW).order_by(Transport.id)
+    )
     latest: dict[int, Transport] = {}
     for row in rows:
         latest[row.audit_id] = row
@@ -103,13 +106,18 @@ def summary(*, session: Session, person: Person, base: str) -> dict:
     for kind, loinc, title in SECTIONS:
         mine = [e for e in entries if e.kind == kind]
         resources += [fhir.clinical(e) for e in mine]
-        section = {"title": title, "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-                   "text": fhir.narrative(*([_entry_line(e) for e in mine] or ["記載なし"])),
-                   "entry": [{"reference": f"{fhir.TYPE_OF_KIND[kind]}/{e.id}"} for e in mine]}
+        section = {
+            "title": title,
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "text": fhir.narrative(*([_entry_line(e) for e in mine] or ["記載なし"])),
+            "entry": [{"reference": f"{fhir.TYPE_OF_KIND[kind]}/{e.id}"} for e in mine],
+        }
         if not mine:
-            section["emptyReason"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]}
+            section["emptyReason"] = {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]
+            }
         sections.append(section)
-    for key, title in fhir.DOCTOR_ROLES:
+    for key, _title in fhir.DOCTOR_ROLES:
         if key in team:
             p, inst = team[key]
             resources.append(fhir.practitioner(p))
@@ -117,20 +125,37 @@ def summary(*, session: Session, person: Person, base: str) -> dict:
                 resources.append(fhir.organization(inst))
     resources.append(fhir.care_team(person, team))
     now = fhir.instant(utcnow())
-    composition = fhir.clean({
-        "resourceType": "Composition", "id": str(uuid.uuid4()), "status": "final",
-        "type": {"coding": [{"system": "http://loinc.org", "code": "60591-5", "display": "Patient summary Document"}]},
-        "subject": fhir.ref("Patient", person.id, person.full_name), "date": now,
-        "author": [{"display": "利根ライフライン（加須市 救急医療情報）"}],
-        "title": f"救急医療情報サマリー：{person.full_name}", "confidentiality": "R",
-        "text": fhir.narrative(f"{person.full_name}（{person.full_kana}）", f"生年月日 {person.birth_date.isoformat()}",
-                               *(f"{t}：{team[k][0].full_name}" for k, t in fhir.DOCTOR_ROLES if k in team)),
-        "section": sections,
-    })
+    composition = fhir.clean(
+        {
+            "resourceType": "Composition",
+            "id": str(uuid.uuid4()),
+            "status": "final",
+            "type": {
+                "coding": [{"system": "http://loinc.org", "code": "60591-5", "display": "Patient summary Document"}]
+            },
+            "subject": fhir.ref("Patient", person.id, person.full_name),
+            "date": now,
+            "author": [{"display": "利根ライフライン（加須市 救急医療情報）"}],
+            "title": f"救急医療情報サマリー：{person.full_name}",
+            "confidentiality": "R",
+            "text": fhir.narrative(
+                f"{person.full_name}（{person.full_kana}）",
+                f"生年月日 {person.birth_date.isoformat()}",
+                *(f"{t}：{team[k][0].full_name}" for k, t in fhir.DOCTOR_ROLES if k in team),
+            ),
+            "section": sections,
+        }
+    )
     entries_out = [{"fullUrl": f"urn:uuid:{composition['id']}", "resource": composition}]
     entries_out += [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources]
-    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "document", "timestamp": now,
-            "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"}, "entry": entries_out}
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "document",
+        "timestamp": now,
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
+        "entry": entries_out,
+    }
 
 
 def parse_inbound(resource_type: str, body: dict) -> tuple[int, ClinicalEntryCreate]:
@@ -164,23 +189,39 @@ def parse_inbound(resource_type: str, body: dict) -> tuple[int, ClinicalEntryCre
     alerts = {e.valueCode for e in (model.extension or []) if e.url == fhir.HIGH_ALERT}
     try:
         data = ClinicalEntryCreate(
-            kind=kind, category=category, text=text[:500], code_system=fhir.CODE_SYSTEM_KEYS[coding.system] if coding else "",
-            code=coding.code[:40] if coding else None, is_anticoagulant="anticoagulant" in alerts and kind == ClinicalKind.medication,
+            kind=kind,
+            category=category,
+            text=text[:500],
+            code_system=fhir.CODE_SYSTEM_KEYS[coding.system] if coding else "",
+            code=coding.code[:40] if coding else None,
+            is_anticoagulant="anticoagulant" in alerts and kind == ClinicalKind.medication,
             is_insulin="insulin" in alerts and kind == ClinicalKind.medication,
-            note="\n".join(n.text for n in (model.note or []) if n.text)[:1000] or None)
+            note="\n".join(n.text for n in (model.note or []) if n.text)[:1000] or None,
+        )
     except ValidationError as exc:
         # Valid FHIR can still be unusable for us (control characters, blank text): the same clear 400.
         error = exc.errors()[0]
-        raise Invalid("FHIR リソースとして正しくありません: %(error)s", error=f"{'.'.join(map(str, error['loc']))}: {message_for(error)}") from None
+        raise Invalid(
+            "FHIR リソースとして正しくありません: %(error)s",
+            error=f"{'.'.join(map(str, error['loc']))}: {message_for(error)}",
+        ) from None
     return person_id, data
 
 
-def add_inbound(*, session: Session, caller: Caller, person: Person, data: ClinicalEntryCreate) -> tuple[ClinicalEntry, bool]:
-    """Store the institution's entry beside the others (never over them); a repeat of its own active entry is not doubled."""
+def add_inbound(
+    *, session: Session, caller: Caller, person: Person, data: ClinicalEntryCreate
+) -> tuple[ClinicalEntry, bool]:
+    """Store the institution's entry beside the others (never over them); a repeat of its own is not doubled."""
     name = caller.institution.name
-    same = session.exec(select(ClinicalEntry).where(
-        ClinicalEntry.person_id == person.id, ClinicalEntry.kind == data.kind, ClinicalEntry.source == Source.network,
-        ClinicalEntry.source_detail == name, ClinicalEntry.status == ClinicalStatus.active)).all()
+    same = session.exec(
+        select(ClinicalEntry).where(
+            ClinicalEntry.person_id == person.id,
+            ClinicalEntry.kind == data.kind,
+            ClinicalEntry.source == Source.network,
+            ClinicalEntry.source_detail == name,
+            ClinicalEntry.status == ClinicalStatus.active,
+        )
+    ).all()
     for entry in same:
         if entry.text == data.text:
             entry.last_confirmed_on = today_jst()

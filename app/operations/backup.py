@@ -6,6 +6,7 @@ lost backup tape is not a readable register: keys are backed up separately
 (docs/operations.md). Names, addresses and phone numbers are plaintext, so a backup is still
 personal data to be kept as carefully as the server.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -35,9 +36,11 @@ from app.operations.fieldkeys import keys_in_use
 FORMAT = "tone-lifeline-backup/1"
 MANIFEST = "manifest.json"
 DUMP = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
-KEYS_NOTE = ("This backup does NOT contain the field encryption keys, the card-signing keys or the audit "
-             "checkpoint keys. Without the field key ring it cannot be read: back up LIFELINE_DATA_DIR/keys "
-             "(or your LIFELINE_FIELD_KEYS secret) separately and keep it apart from the backups.")
+KEYS_NOTE = (
+    "This backup does NOT contain the field encryption keys, the card-signing keys or the audit "
+    "checkpoint keys. Without the field key ring it cannot be read: back up LIFELINE_DATA_DIR/keys "
+    "(or your LIFELINE_FIELD_KEYS secret) separately and keep it apart from the backups."
+)
 # Tables whose rows make a database "in use": restoring over them needs --force. (The region's
 # institutions are seeded by every start, so a freshly installed server still counts as empty.)
 DATA_TABLES = ("household", "person", "user", "auditevent")
@@ -78,11 +81,17 @@ class Manifest:
     dump_tool_major: int = 0
 
     def to_json(self) -> bytes:
-        doc = {"format": FORMAT, **self.__dict__, "database_file": DUMP[self.engine], "contains_keys": False, "note": KEYS_NOTE}
+        doc = {
+            "format": FORMAT,
+            **self.__dict__,
+            "database_file": DUMP[self.engine],
+            "contains_keys": False,
+            "note": KEYS_NOTE,
+        }
         return json.dumps(doc, indent=1).encode()
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Manifest":
+    def from_json(cls, raw: bytes) -> Manifest:
         try:
             doc = json.loads(raw)
         except ValueError:
@@ -116,11 +125,21 @@ def create(*, engine: Engine, out: Path) -> Manifest:
         else:
             revision, used = schema_revision(engine), keys_in_use(engine)
             line = dumps.pg_dump(engine, dump)
-            extra = {"server_version": dumps.server_version(engine)[0], "dump_tool": line,
-                     "dump_tool_major": dumps.tool_version("pg_dump")[1]}
-        manifest = Manifest(engine=engine.dialect.name, schema_revision=revision, app_version=app_version(),
-                            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                            sha256=_sha256(dump), size=dump.stat().st_size, field_keys_used=dict(used), **extra)
+            extra = {
+                "server_version": dumps.server_version(engine)[0],
+                "dump_tool": line,
+                "dump_tool_major": dumps.tool_version("pg_dump")[1],
+            }
+        manifest = Manifest(
+            engine=engine.dialect.name,
+            schema_revision=revision,
+            app_version=app_version(),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            sha256=_sha256(dump),
+            size=dump.stat().st_size,
+            field_keys_used=dict(used),
+            **extra,
+        )
         partial = Path(tmp) / "backup.tar"
         partial.touch(mode=0o600)  # personal data: readable by the service account only
         with tarfile.open(partial, "w") as tar:
@@ -145,21 +164,29 @@ def read_manifest(archive: Path) -> Manifest:
 def holds_data(engine: Engine) -> bool:
     present = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
-        return any(conn.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() for name in DATA_TABLES if name in present)
+        return any(
+            conn.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first() for name in DATA_TABLES if name in present
+        )
 
 
 def check(*, engine: Engine, manifest: Manifest) -> None:
     """Refuse a backup this installation cannot restore, before anything is touched."""
     if manifest.engine != engine.dialect.name:
-        raise BackupError(f"the backup is of a {manifest.engine} database, LIFELINE_DATABASE_URL points at "
-                          f"{engine.dialect.name}; restore into the same engine (or migrate the data yourself)")
+        raise BackupError(
+            f"the backup is of a {manifest.engine} database, LIFELINE_DATABASE_URL points at "
+            f"{engine.dialect.name}; restore into the same engine (or migrate the data yourself)"
+        )
     if not _known_revision(manifest.schema_revision):
-        raise BackupError(f"the backup's schema revision {manifest.schema_revision!r} is newer than this version "
-                          f"({app_version()}) knows; install the version that made it ({manifest.app_version}) or newer")
+        raise BackupError(
+            f"the backup's schema revision {manifest.schema_revision!r} is newer than this version "
+            f"({app_version()}) knows; install the version that made it ({manifest.app_version}) or newer"
+        )
     missing = sorted(set(manifest.field_keys_used) - set(field_keyring().keys) - {"?"})
     if missing:
-        raise BackupError(f"the key ring lacks field key(s) {', '.join(missing)} that this backup's values are sealed "
-                          f"with; put the key ring saved with the backup in place first (docs/operations.md, Keys)")
+        raise BackupError(
+            f"the key ring lacks field key(s) {', '.join(missing)} that this backup's values are sealed "
+            f"with; put the key ring saved with the backup in place first (docs/operations.md, Keys)"
+        )
 
 
 def restore(*, engine: Engine, archive: Path, force: bool = False) -> Manifest:
@@ -167,8 +194,10 @@ def restore(*, engine: Engine, archive: Path, force: bool = False) -> Manifest:
     manifest = read_manifest(archive)
     check(engine=engine, manifest=manifest)
     if holds_data(engine) and not force:
-        raise BackupError("the database already holds data (households, persons, users or audit records); "
-                          "pass --force to replace it with the backup")
+        raise BackupError(
+            "the database already holds data (households, persons, users or audit records); "
+            "pass --force to replace it with the backup"
+        )
     with tempfile.TemporaryDirectory(prefix="lifeline-restore-") as tmp:
         dump = Path(tmp) / DUMP[manifest.engine]
         with tarfile.open(archive, "r:") as tar:

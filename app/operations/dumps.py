@@ -6,6 +6,7 @@ under SQLite's own locks, so no -wal/-shm file is ever left behind inconsistent.
 PostgreSQL: ``pg_dump -Fc`` and ``pg_restore --clean --if-exists --single-transaction``, which
 must be at least as new as the server (an older pg_dump refuses or, worse, misses objects).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, URL
+from sqlalchemy.engine import URL, Engine
 
 
 class BackupError(Exception):
@@ -24,6 +25,7 @@ class BackupError(Exception):
 
 
 # --- SQLite --------------------------------------------------------------------------------------
+
 
 def sqlite_path(engine: Engine) -> Path:
     return Path(engine.url.database).resolve()
@@ -59,11 +61,14 @@ def sqlite_copy_in(engine: Engine, source: Path) -> None:
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"{name} was not found on PATH. Install the PostgreSQL client tools of the server's major "
-                          f"version or newer (Debian: apt-get install postgresql-client-<major>).")
+        raise BackupError(
+            f"{name} was not found on PATH. Install the PostgreSQL client tools of the server's major "
+            f"version or newer (Debian: apt-get install postgresql-client-<major>)."
+        )
     return found
 
 
@@ -87,8 +92,10 @@ def check_tool(name: str, *, at_least: int, what: str) -> str:
     """The tool's version line, or a clear error when it is missing or older than ``at_least``."""
     line, major = tool_version(name)
     if major < at_least:
-        raise BackupError(f"{name} is version {major} but {what} is {at_least}: install postgresql-client-{at_least} "
-                          f"(or newer) and put it first on PATH.")
+        raise BackupError(
+            f"{name} is version {major} but {what} is {at_least}: install postgresql-client-{at_least} "
+            f"(or newer) and put it first on PATH."
+        )
     return line
 
 
@@ -113,7 +120,9 @@ def pg_dump(engine: Engine, dest: Path) -> str:
     _, server_major = server_version(engine)
     line = check_tool("pg_dump", at_least=server_major, what="the server")
     url, env = _libpq(engine)
-    _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dest}", f"--dbname={url}"], env)
+    _run(
+        [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dest}", f"--dbname={url}"], env
+    )
     return line
 
 
@@ -123,5 +132,16 @@ def pg_restore(engine: Engine, source: Path, *, dump_major: int) -> None:
     check_tool("pg_restore", at_least=max(server_major, dump_major), what="the server or the dump")
     engine.dispose()
     url, env = _libpq(engine)
-    _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          f"--dbname={url}", str(source)], env)
+    _run(
+        [
+            _tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            f"--dbname={url}",
+            str(source),
+        ],
+        env,
+    )

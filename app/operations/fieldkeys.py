@@ -7,6 +7,7 @@ still holds the value read (compare-and-swap), so the service can keep running, 
 run loses nothing, and running again continues where it stopped: values already under the
 active key are skipped by their prefix.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,8 +19,8 @@ from sqlalchemy import Table, and_, bindparam, column, func, select, table, upda
 from sqlalchemy.engine import Engine
 
 import app.models  # noqa: F401  (registers every table)
-from app.core.db import metadata
 from app.core.crypto import PREFIX, EncryptedText, FieldKeyRing, KeyRingError, KeySource
+from app.core.db import metadata
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ def keys_in_use(bind) -> Counter:
             rest = func.substr(value, 6)
             kid = func.substr(rest, 1, func.instr(rest, ":") - 1)
         kid = kid.label("kid")
-        counts.update(dict(bind.execute(select(kid, func.count()).where(value.like(f"{PREFIX}:%")).group_by(kid)).all()))
+        counts.update(
+            dict(bind.execute(select(kid, func.count()).where(value.like(f"{PREFIX}:%")).group_by(kid)).all())
+        )
         foreign = bind.execute(select(func.count()).where(value.is_not(None), value.not_like(f"{PREFIX}:%"))).scalar()
         if foreign:
             counts["?"] += foreign
@@ -98,8 +101,9 @@ class RotationReport:
         return not self.unreadable and set(self.remaining) <= {self.active}
 
 
-def reencrypt(engine: Engine, ring: FieldKeyRing, *, batch_size: int = 500,
-              progress: Callable[[Progress], None] | None = None) -> RotationReport:
+def reencrypt(
+    engine: Engine, ring: FieldKeyRing, *, batch_size: int = 500, progress: Callable[[Progress], None] | None = None
+) -> RotationReport:
     """Re-seal every value not under ``ring.active`` with it, ``batch_size`` rows per transaction."""
     report = RotationReport(active=ring.active, new_key=False)
     for col in encrypted_columns():
@@ -110,7 +114,11 @@ def reencrypt(engine: Engine, ring: FieldKeyRing, *, batch_size: int = 500,
             total = conn.execute(select(func.count()).select_from(t).where(stale)).scalar()
         if not total:
             continue
-        swap = update(t).where(pk == bindparam("b_pk"), value == bindparam("b_old")).values({col.column: bindparam("b_new")})
+        swap = (
+            update(t)
+            .where(pk == bindparam("b_pk"), value == bindparam("b_old"))
+            .values({col.column: bindparam("b_new")})
+        )
         for batch in _batches(engine, pk, value, stale, batch_size):
             params = []
             for row_pk, old in batch:
@@ -144,8 +152,14 @@ def _batches(engine: Engine, pk, value, stale, size: int) -> Iterator[list[tuple
         last = rows[-1][0]
 
 
-def rotate(engine: Engine, source: KeySource, *, new_key: bool | None = None, batch_size: int = 500,
-           progress: Callable[[Progress], None] | None = None) -> RotationReport:
+def rotate(
+    engine: Engine,
+    source: KeySource,
+    *,
+    new_key: bool | None = None,
+    batch_size: int = 500,
+    progress: Callable[[Progress], None] | None = None,
+) -> RotationReport:
     """Make a new active key (unless an earlier rotation is unfinished), then re-encrypt to it.
 
     ``new_key=None`` decides: values still under an older key mean an earlier run was interrupted,

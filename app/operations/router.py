@@ -1,4 +1,5 @@
 """Liveness and readiness."""
+
 from fastapi import APIRouter
 from sqlalchemy import text
 

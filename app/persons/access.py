@@ -1,4 +1,5 @@
 """Who may see or change whose record: role plus relationship (DESIGN.md §6)."""
+
 from __future__ import annotations
 
 from app.auth.models import Role, User
@@ -14,7 +15,10 @@ def can_read(user: User, person: Person) -> bool:
     if role in (Role.staff, Role.admin):
         return True
     if role == Role.doctor:
-        return user.practitioner_id is not None and user.practitioner_id in (person.family_doctor_id, person.second_doctor_id)
+        return user.practitioner_id is not None and user.practitioner_id in (
+            person.family_doctor_id,
+            person.second_doctor_id,
+        )
     if role == Role.resident:
         return user.household_id is not None and user.household_id == person.household_id
     return False

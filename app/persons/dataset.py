@@ -1,4 +1,5 @@
 """The clinical entries, emergency contacts and consents of a person, each change kept in history."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +8,8 @@ from sqlalchemy import Row, bindparam, exists, func
 from sqlmodel import Session, select
 
 from app.core.clock import today_jst, utcnow
-from app.core.labels import LABELS
 from app.core.errors import Invalid, NotFound
+from app.core.labels import LABELS
 from app.core.models import Actor
 from app.history import service as history
 from app.persons.models import (
@@ -62,7 +63,9 @@ def entry_rows(*, session: Session, person_id: int) -> list[Row]:
     return session.connection().execute(_ENTRY_ROWS, {"person_id": person_id}).all()
 
 
-def add_entry(*, session: Session, actor: Actor, person_id: int, data: ClinicalEntryCreate, commit: bool = True) -> ClinicalEntry:
+def add_entry(
+    *, session: Session, actor: Actor, person_id: int, data: ClinicalEntryCreate, commit: bool = True
+) -> ClinicalEntry:
     """Add an allergy, medication or condition with its source and confirmation date."""
     person = _person(session, person_id)
     kind = ClinicalKind(data.kind)
@@ -72,14 +75,24 @@ def add_entry(*, session: Session, actor: Actor, person_id: int, data: ClinicalE
     if kind != ClinicalKind.medication and (data.is_anticoagulant or data.is_insulin):
         raise Invalid("抗凝固薬・インスリンの印は薬にだけ付けられます", field="is_anticoagulant")
     entry = ClinicalEntry(
-        **data.model_dump(exclude={"category"}), category=category, person_id=person.id,
-        source=actor.source, source_detail=actor.name, last_confirmed_on=today_jst(),
+        **data.model_dump(exclude={"category"}),
+        category=category,
+        person_id=person.id,
+        source=actor.source,
+        source_detail=actor.name,
+        last_confirmed_on=today_jst(),
     )
     session.add(entry)
     session.flush()
     history.record(
-        session=session, actor=actor, entity="clinical", entity_id=entry.id, action="create",
-        changes=[(kind.value, None, entry.text)], person_id=person.id, household_id=person.household_id,
+        session=session,
+        actor=actor,
+        entity="clinical",
+        entity_id=entry.id,
+        action="create",
+        changes=[(kind.value, None, entry.text)],
+        person_id=person.id,
+        household_id=person.household_id,
     )
     if commit:
         session.commit()
@@ -96,8 +109,14 @@ def end_entry(*, session: Session, actor: Actor, entry_id: int, status: Clinical
         raise Invalid("状態が正しくありません", field="status")
     person = _person(session, entry.person_id)
     history.record(
-        session=session, actor=actor, entity="clinical", entity_id=entry.id, action="update",
-        changes=[(f"{entry.kind}.status", entry.status, status.value)], person_id=person.id, household_id=person.household_id,
+        session=session,
+        actor=actor,
+        entity="clinical",
+        entity_id=entry.id,
+        action="update",
+        changes=[(f"{entry.kind}.status", entry.status, status.value)],
+        person_id=person.id,
+        household_id=person.household_id,
     )
     entry.status = status
     entry.updated_at = utcnow()
@@ -113,9 +132,20 @@ def confirm_entry(*, session: Session, actor: Actor, entry_id: int) -> ClinicalE
         raise NotFound("項目が見つかりません")
     person = _person(session, entry.person_id)
     history.record(
-        session=session, actor=actor, entity="clinical", entity_id=entry.id, action="update",
-        changes=[(f"{entry.kind}.source", f"{entry.source.value}:{entry.source_detail}", f"{actor.source.value}:{actor.name}")],
-        person_id=person.id, household_id=person.household_id,
+        session=session,
+        actor=actor,
+        entity="clinical",
+        entity_id=entry.id,
+        action="update",
+        changes=[
+            (
+                f"{entry.kind}.source",
+                f"{entry.source.value}:{entry.source_detail}",
+                f"{actor.source.value}:{actor.name}",
+            )
+        ],
+        person_id=person.id,
+        household_id=person.household_id,
     )
     entry.source, entry.source_detail = actor.source, actor.name
     entry.last_confirmed_on = today_jst()
@@ -131,8 +161,11 @@ def list_contacts(*, session: Session, person_id: int) -> list[EmergencyContact]
     return list(session.exec(stmt.order_by(*_CONTACT_ORDER)))
 
 
-_CONTACT_ROWS = (select(*EmergencyContact.__table__.c).where(EmergencyContact.person_id == bindparam("person_id"))
-                 .order_by(*_CONTACT_ORDER))
+_CONTACT_ROWS = (
+    select(*EmergencyContact.__table__.c)
+    .where(EmergencyContact.person_id == bindparam("person_id"))
+    .order_by(*_CONTACT_ORDER)
+)
 
 
 def contact_rows(*, session: Session, person_id: int) -> list[Row]:
@@ -140,7 +173,9 @@ def contact_rows(*, session: Session, person_id: int) -> list[Row]:
     return session.connection().execute(_CONTACT_ROWS, {"person_id": person_id}).all()
 
 
-def add_contact(*, session: Session, actor: Actor, person_id: int, data: EmergencyContactCreate, commit: bool = True) -> EmergencyContact:
+def add_contact(
+    *, session: Session, actor: Actor, person_id: int, data: EmergencyContactCreate, commit: bool = True
+) -> EmergencyContact:
     """Add an emergency contact after the existing ones."""
     person = _person(session, person_id)
     position = session.exec(select(func.count()).where(EmergencyContact.person_id == person_id)).one()
@@ -148,9 +183,14 @@ def add_contact(*, session: Session, actor: Actor, person_id: int, data: Emergen
     session.add(contact)
     session.flush()
     history.record(
-        session=session, actor=actor, entity="contact", entity_id=contact.id, action="create",
+        session=session,
+        actor=actor,
+        entity="contact",
+        entity_id=contact.id,
+        action="create",
         changes=[("contact", None, f"{contact.name} ({contact.relation}) {contact.phone}")],
-        person_id=person_id, household_id=person.household_id,
+        person_id=person_id,
+        household_id=person.household_id,
     )
     if commit:
         session.commit()
@@ -165,9 +205,14 @@ def remove_contact(*, session: Session, actor: Actor, contact_id: int) -> int:
         raise NotFound("連絡先が見つかりません")
     person = _person(session, contact.person_id)
     history.record(
-        session=session, actor=actor, entity="contact", entity_id=contact.id, action="remove",
+        session=session,
+        actor=actor,
+        entity="contact",
+        entity_id=contact.id,
+        action="remove",
         changes=[("contact", f"{contact.name} ({contact.relation}) {contact.phone}", None)],
-        person_id=person.id, household_id=person.household_id,
+        person_id=person.id,
+        household_id=person.household_id,
     )
     session.delete(contact)
     session.commit()
@@ -192,7 +237,9 @@ def consent_in_force(*, session: Session, person_id: int) -> bool:
     return session.connection().execute(_IN_FORCE, {"person_id": person_id}).scalar_one()
 
 
-def record_consent(*, session: Session, actor: Actor, person_id: int, data: ConsentBase, commit: bool = True) -> Consent:
+def record_consent(
+    *, session: Session, actor: Actor, person_id: int, data: ConsentBase, commit: bool = True
+) -> Consent:
     """Record consent to emergency sharing (at registration or again after a withdrawal)."""
     person = _person(session, person_id)
     if current_consent(session=session, person_id=person_id):
@@ -203,9 +250,20 @@ def record_consent(*, session: Session, actor: Actor, person_id: int, data: Cons
     session.add(consent)
     session.flush()
     history.record(
-        session=session, actor=actor, entity="consent", entity_id=consent.id, action="create",
-        changes=[("consent", None, f"{data.consented_on.isoformat()} {LABELS['consent_method'].get(data.method, data.method)}")],
-        person_id=person_id, household_id=person.household_id,
+        session=session,
+        actor=actor,
+        entity="consent",
+        entity_id=consent.id,
+        action="create",
+        changes=[
+            (
+                "consent",
+                None,
+                f"{data.consented_on.isoformat()} {LABELS['consent_method'].get(data.method, data.method)}",
+            )
+        ],
+        person_id=person_id,
+        household_id=person.household_id,
     )
     if commit:
         session.commit()
@@ -213,9 +271,10 @@ def record_consent(*, session: Session, actor: Actor, person_id: int, data: Cons
     return consent
 
 
-def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: str, on: date | None = None,
-                     commit: bool = True) -> Consent:
-    """Withdraw the consent in force (routes call ``app.persons.flows.withdraw_consent``, which also revokes the card)."""
+def withdraw_consent(
+    *, session: Session, actor: Actor, person_id: int, reason: str, on: date | None = None, commit: bool = True
+) -> Consent:
+    """Withdraw the consent in force (routes call ``flows.withdraw_consent``, which also revokes the card)."""
     person = _person(session, person_id)
     consent = current_consent(session=session, person_id=person_id)
     if consent is None:
@@ -224,9 +283,14 @@ def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: 
     consent.withdrawn_by = actor.name
     consent.withdrawal_reason = reason[:400]
     history.record(
-        session=session, actor=actor, entity="consent", entity_id=consent.id, action="update",
+        session=session,
+        actor=actor,
+        entity="consent",
+        entity_id=consent.id,
+        action="update",
         changes=[("consent.withdrawn_on", None, consent.withdrawn_on.isoformat())],
-        person_id=person_id, household_id=person.household_id,
+        person_id=person_id,
+        household_id=person.household_id,
     )
     session.add(consent)
     if commit:

@@ -3,6 +3,7 @@ record of every change request before it is carried out.
 
 If the audit record cannot be written the data is not returned (DESIGN.md §6).
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -22,12 +23,24 @@ from app.persons.models import ClinicalEntry, EmergencyContact, Person
 def audited_person(action: str, fields: str):
     """Dependency factory: the person of ``person_id`` if the user may read it; access audited."""
 
-    def dependency(person_id: IdPath, request: Request, user: CurrentUser, session: SessionDep, engine: EngineDep) -> Person:
+    def dependency(
+        person_id: IdPath, request: Request, user: CurrentUser, session: SessionDep, engine: EngineDep
+    ) -> Person:
         person = persons.get(session=session, person_id=person_id)
         if not access.can_read(user, person):
-            record_access(engine=engine, request=request, user=user, action=action, person=person, fields=fields, outcome="refused")
+            record_access(
+                engine=engine,
+                request=request,
+                user=user,
+                action=action,
+                person=person,
+                fields=fields,
+                outcome="refused",
+            )
             raise Forbidden("この方の情報を見る権限がありません")
-        record_access(engine=engine, request=request, user=user, action=action, person=person, fields=fields, purpose=user.role)
+        record_access(
+            engine=engine, request=request, user=user, action=action, person=person, fields=fields, purpose=user.role
+        )
         return person
 
     dependency.audited = True  # read by the test that every medical route is audited
@@ -68,9 +81,17 @@ def audited_changes(entity: str, editors: tuple[Role, ...] = (Role.staff, Role.a
         name = getattr(route, "name", "") or "change"
         verb = name.removesuffix(f"_{entity}s").removesuffix(f"_{entity}")
         person, household_id = _change_target(session, request.path_params)
-        record_access(engine=engine, request=request, user=user, action=f"{entity}.{verb}", person=person,
-                      household_id=household_id, fields=f"{request.method} {getattr(route, 'path', request.url.path)}",
-                      purpose="change", outcome="requested")
+        record_access(
+            engine=engine,
+            request=request,
+            user=user,
+            action=f"{entity}.{verb}",
+            person=person,
+            household_id=household_id,
+            fields=f"{request.method} {getattr(route, 'path', request.url.path)}",
+            purpose="change",
+            outcome="requested",
+        )
 
     dependency.audits_changes = True  # read by the test that every change of personal data is audited
     return dependency

@@ -3,6 +3,7 @@
 Cards read persons (issuing needs consent), so persons never import cards; the routes of
 every domain call these functions instead of the persons services alone.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -24,7 +25,9 @@ def update_person(*, session: Session, actor: Actor, person_id: int, data: Perso
     was = persons.get(session=session, person_id=person_id).status
     person = persons.update(session=session, actor=actor, person_id=person_id, data=data, commit=False)
     if person.status != was and person.status in CARD_ENDING_STATUS:
-        cards.revoke(session=session, actor=actor, person_id=person_id, reason=CARD_ENDING_STATUS[person.status], commit=False)
+        cards.revoke(
+            session=session, actor=actor, person_id=person_id, reason=CARD_ENDING_STATUS[person.status], commit=False
+        )
     if commit:
         persons.save(session=session, person=person)
     return person
@@ -32,7 +35,9 @@ def update_person(*, session: Session, actor: Actor, person_id: int, data: Perso
 
 def withdraw_consent(*, session: Session, actor: Actor, person_id: int, reason: str, on: date | None = None) -> Consent:
     """Withdraw the consent in force; the person's card is revoked in the same transaction."""
-    consent = dataset.withdraw_consent(session=session, actor=actor, person_id=person_id, reason=reason, on=on, commit=False)
+    consent = dataset.withdraw_consent(
+        session=session, actor=actor, person_id=person_id, reason=reason, on=on, commit=False
+    )
     cards.revoke(session=session, actor=actor, person_id=person_id, reason=RevokeReason.consent_withdrawn, commit=False)
     session.commit()
     return consent

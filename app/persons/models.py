@@ -1,4 +1,5 @@
 """The emergency dataset of one person, in the priority order of DESIGN.md §3."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -9,7 +10,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import optimistic_lock, Source, created_at_field, enum_field, reject_control, secret_field
+from app.core.models import Source, created_at_field, enum_field, optimistic_lock, reject_control, secret_field
 from app.core.text import digits, is_kana, normalise_number
 
 
@@ -82,9 +83,20 @@ class PersonBase(SQLModel):
     last_confirmed_source: Source | None = enum_field(Source, None, length=10, nullable=True)
 
     _no_control = field_validator(
-        "family_name", "given_name", "family_name_kana", "given_name_kana", "print_name",
-        "dnar_location", "acp_notes", "usual_state", "infection_notes", "insurance_kind",
-        "insurer_number", "insurance_symbol", "insurance_number", "insurance_branch",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "print_name",
+        "dnar_location",
+        "acp_notes",
+        "usual_state",
+        "infection_notes",
+        "insurance_kind",
+        "insurer_number",
+        "insurance_symbol",
+        "insurance_number",
+        "insurance_branch",
         mode="before",
     )(reject_control)
 

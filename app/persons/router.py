@@ -1,11 +1,11 @@
 """JSON API for persons. Reads of medical data go through the audited dependency."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from app.auth.access_log import record_access
-from app.persons.deps import PersonHistoryView, PersonView, audited_changes
 from app.auth import service as auth
+from app.auth.access_log import record_access
 from app.auth.deps import StaffUser
 from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import StaleVersion
@@ -13,9 +13,18 @@ from app.history import conflicts
 from app.history import service as history
 from app.persons import dataset, flows
 from app.persons import service as persons
+from app.persons.deps import PersonHistoryView, PersonView, audited_changes
 from app.persons.models import (
-    ClinicalEntry, ClinicalEntryCreate, ClinicalEntryPublic, EmergencyContact, EmergencyContactCreate,
-    EmergencyContactPublic, Person, PersonCreate, PersonPublic, PersonUpdate,
+    ClinicalEntry,
+    ClinicalEntryCreate,
+    ClinicalEntryPublic,
+    EmergencyContact,
+    EmergencyContactCreate,
+    EmergencyContactPublic,
+    Person,
+    PersonCreate,
+    PersonPublic,
+    PersonUpdate,
 )
 from app.persons.schemas import PersonConflict, PersonDetail, PersonHistory, PersonSummary
 
@@ -26,10 +35,19 @@ router = APIRouter(prefix="/api/v1", tags=["persons"], dependencies=[Depends(aud
 def search(q: str, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser) -> list[PersonSummary]:
     """Search by kana, kanji, phone, address or birth date (和暦 accepted); at most 50."""
     results = persons.search(session=session, query=q)
-    record_access(engine=engine, request=request, user=user, action="person.search", fields=f"results={len(results)}", purpose="registry")
+    record_access(
+        engine=engine,
+        request=request,
+        user=user,
+        action="person.search",
+        fields=f"results={len(results)}",
+        purpose="registry",
+    )
     return [
-        PersonSummary(**p.model_dump(include=set(PersonSummary.model_fields)),
-                      address=f"{h.municipality}{h.address_line} {h.building}".strip())
+        PersonSummary(
+            **p.model_dump(include=set(PersonSummary.model_fields)),
+            address=f"{h.municipality}{h.address_line} {h.building}".strip(),
+        )
         for p, h in results
     ]
 
@@ -51,21 +69,37 @@ def read(person: PersonView, session: SessionDep) -> PersonDetail:
     )
 
 
-@router.put("/persons/{person_id}", response_model=PersonPublic,
-            responses=conflicts.responses(PersonConflict, "Saved by someone else since `version`: the stored person."))
-def update(person_id: IdPath, data: PersonUpdate, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser):
+@router.put(
+    "/persons/{person_id}",
+    response_model=PersonPublic,
+    responses=conflicts.responses(PersonConflict, "Saved by someone else since `version`: the stored person."),
+)
+def update(
+    person_id: IdPath, data: PersonUpdate, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser
+):
     """Replace a person's details; 409 when ``version`` is stale, with the stored version (audited)."""
     try:
         return flows.update_person(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
     except StaleVersion as exc:
-        record_access(engine=engine, request=request, user=user, action="person.view", person=exc.current, fields="conflict", purpose="change")
+        record_access(
+            engine=engine,
+            request=request,
+            user=user,
+            action="person.view",
+            person=exc.current,
+            fields="conflict",
+            purpose="change",
+        )
         return conflicts.problem(PersonConflict, exc, submitted=data, public=PersonPublic)
 
 
 @router.get("/persons/{person_id}/history", response_model=PersonHistory)
 def read_history(person: PersonHistoryView, session: SessionDep) -> PersonHistory:
     """Who changed what, when (audited)."""
-    return PersonHistory(person_id=person.id, changes=history.list_for_person(session=session, person_id=person.id, household_id=person.household_id))
+    return PersonHistory(
+        person_id=person.id,
+        changes=history.list_for_person(session=session, person_id=person.id, household_id=person.household_id),
+    )
 
 
 @router.post("/persons/{person_id}/entries", response_model=ClinicalEntryPublic, status_code=201)
@@ -75,6 +109,8 @@ def add_entry(person_id: IdPath, data: ClinicalEntryCreate, session: SessionDep,
 
 
 @router.post("/persons/{person_id}/contacts", response_model=EmergencyContactPublic, status_code=201)
-def add_contact(person_id: IdPath, data: EmergencyContactCreate, session: SessionDep, user: StaffUser) -> EmergencyContact:
+def add_contact(
+    person_id: IdPath, data: EmergencyContactCreate, session: SessionDep, user: StaffUser
+) -> EmergencyContact:
     """Add an emergency contact."""
     return dataset.add_contact(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)

@@ -1,4 +1,5 @@
 """API shapes that combine several tables."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """Persons: register, read, update with history, search."""
+
 from __future__ import annotations
 
 import re
@@ -12,10 +13,10 @@ from app.core.errors import Invalid, NotFound, StaleVersion
 from app.core.models import Actor
 from app.core.text import digits, is_kana, kana_key, name_key, normalise_number, strip_control
 from app.core.wareki import WarekiError, parse_date
-from app.history import service as history
 from app.directory.models import Practitioner
+from app.history import service as history
 from app.households.models import Household
-from app.persons.models import Person, PersonCreate, PersonStatus, PersonUpdate
+from app.persons.models import Person, PersonCreate, PersonUpdate
 
 _FIELDS = tuple(PersonCreate.model_fields)
 SEARCH_LIMIT = 50
@@ -56,7 +57,15 @@ def create(*, session: Session, actor: Actor, household_id: int, data: PersonCre
     person.last_confirmed_by = actor.name
     session.add(person)
     session.flush()
-    history.record(session=session, actor=actor, entity="person", entity_id=person.id, action="create", person_id=person.id, household_id=household_id)
+    history.record(
+        session=session,
+        actor=actor,
+        entity="person",
+        entity_id=person.id,
+        action="create",
+        person_id=person.id,
+        household_id=household_id,
+    )
     if commit:
         session.commit()
         session.refresh(person)
@@ -84,8 +93,14 @@ def update(*, session: Session, actor: Actor, person_id: int, data: PersonUpdate
         person.last_confirmed_source = actor.source
         person.last_confirmed_by = actor.name
         history.record(
-            session=session, actor=actor, entity="person", entity_id=person.id, action="update",
-            changes=diff, person_id=person.id, household_id=person.household_id,
+            session=session,
+            actor=actor,
+            entity="person",
+            entity_id=person.id,
+            action="update",
+            changes=diff,
+            person_id=person.id,
+            household_id=person.household_id,
         )
     session.add(person)
     if commit:

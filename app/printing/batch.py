@@ -6,6 +6,7 @@ block every other writer of an SQLite database, the audit log included. The PDF 
 at its final path only after that commit (``card_printing.output``); a failure leaves
 neither a file nor a change. The layouts draw the snapshots ``app.printing.snapshots`` loads.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -52,7 +53,16 @@ class Summary:
 class _Run:
     """What every batch shares: its own session, chunked loading, refusals, cards issued on demand, auditing."""
 
-    def __init__(self, *, engine, actor: Actor, audit: Audit, progress: Progress | None, today: date | None, issuer: Issuer | None):
+    def __init__(
+        self,
+        *,
+        engine,
+        actor: Actor,
+        audit: Audit,
+        progress: Progress | None,
+        today: date | None,
+        issuer: Issuer | None,
+    ):
         # Its own session: the batch ends read transactions and drops loaded rows as it goes,
         # which must not touch the caller's objects. (Given a connection already in a
         # transaction, as in the tests, it works in a savepoint of it.)
@@ -85,14 +95,14 @@ class _Run:
         self.session.commit()
 
     def record(self, action: str, people: Sequence[PersonData]) -> None:
-        """Audit the persons as printed, before anything of theirs is drawn (a failure stops the batch); note QR symbols to store."""
+        """Audit the persons as printed before any of theirs is drawn (a failure stops the batch); note QR symbols."""
         if people:
             self.audit(action, people)
         self.symbols += [(p.card.row_id, p.card.symbol_to_store) for p in people if p.card and p.card.symbol_to_store]
 
     def chunks(self, ids: Sequence[int]) -> Iterator[Sequence[int]]:
         for start in range(0, len(ids), CHUNK):
-            yield ids[start:start + CHUNK]
+            yield ids[start : start + CHUNK]
             # End the read transaction (nothing is pending: cards are committed when issued) and
             # drop the loaded rows, so memory stays flat.
             self.session.commit()
@@ -119,8 +129,17 @@ class _Run:
         self.session.close()
 
 
-def print_kits(*, engine, actor: Actor, household_ids: Sequence[int], out: Path | BinaryIO, audit: Audit,
-               progress: Progress | None = None, today: date | None = None, issuer: Issuer | None = None) -> Summary:
+def print_kits(
+    *,
+    engine,
+    actor: Actor,
+    household_ids: Sequence[int],
+    out: Path | BinaryIO,
+    audit: Audit,
+    progress: Progress | None = None,
+    today: date | None = None,
+    issuer: Issuer | None = None,
+) -> Summary:
     """Kits (letter + sheets + stickers) for the households; issues their access codes and marks them printed."""
     run = _Run(engine=engine, actor=actor, audit=audit, progress=progress, today=today, issuer=issuer)
     codes: list[tuple[int, str]] = []
@@ -132,8 +151,14 @@ def print_kits(*, engine, actor: Actor, household_ids: Sequence[int], out: Path 
             for household in snapshots.load_households(session=run.session, household_ids=chunk):
                 reasons = [r for r in map(run.refusal, household.printable) if r]
                 if not household.printable or reasons:
-                    run.summary.skipped.append(f"世帯 {household.id}（{household.home.address}）："
-                                               + ("；".join(reasons) if reasons else "印刷できる世帯員がいません（同意のある在宅の方がいません）"))
+                    run.summary.skipped.append(
+                        f"世帯 {household.id}（{household.home.address}）："
+                        + (
+                            "；".join(reasons)
+                            if reasons
+                            else "印刷できる世帯員がいません（同意のある在宅の方がいません）"
+                        )
+                    )
                     continue
                 ready.append(household)
             members = [member for household in ready for member in household.printable]
@@ -150,21 +175,43 @@ def print_kits(*, engine, actor: Actor, household_ids: Sequence[int], out: Path 
         return run.finish(canvas, lambda: _mark_kits(run.session, run.actor, codes, printed))
 
 
-def _mark_kits(session: Session, actor: Actor, codes: list[tuple[int, str]], printed: list[tuple[int, datetime | None]]) -> None:
+def _mark_kits(
+    session: Session, actor: Actor, codes: list[tuple[int, str]], printed: list[tuple[int, datetime | None]]
+) -> None:
     now = utcnow()
     residents.store_codes(session=session, codes=codes, now=now)
     for start in range(0, len(printed), 500):
-        chunk = printed[start:start + 500]
-        session.exec(update(Household).where(Household.id.in_([household_id for household_id, _ in chunk])).values(kit_printed_at=now))
+        chunk = printed[start : start + 500]
+        session.exec(
+            update(Household)
+            .where(Household.id.in_([household_id for household_id, _ in chunk]))
+            .values(kit_printed_at=now)
+        )
         for household_id, before in chunk:
-            history.record(session=session, actor=actor, entity="household", entity_id=household_id, action="update",
-                           changes=[("kit_printed_at", before.isoformat() if before else None, now.isoformat())], household_id=household_id)
+            history.record(
+                session=session,
+                actor=actor,
+                entity="household",
+                entity_id=household_id,
+                action="update",
+                changes=[("kit_printed_at", before.isoformat() if before else None, now.isoformat())],
+                household_id=household_id,
+            )
         session.flush()
         session.expunge_all()
 
 
-def print_sheets(*, engine, actor: Actor, person_ids: Sequence[int], out: Path | BinaryIO, audit: Audit,
-                 progress: Progress | None = None, today: date | None = None, issuer: Issuer | None = None) -> Summary:
+def print_sheets(
+    *,
+    engine,
+    actor: Actor,
+    person_ids: Sequence[int],
+    out: Path | BinaryIO,
+    audit: Audit,
+    progress: Progress | None = None,
+    today: date | None = None,
+    issuer: Issuer | None = None,
+) -> Summary:
     """Information sheets for the persons (cards are issued for those who have none)."""
     run = _Run(engine=engine, actor=actor, audit=audit, progress=progress, today=today, issuer=issuer)
     with run, output(out) as fh:
@@ -185,8 +232,18 @@ def print_sheets(*, engine, actor: Actor, person_ids: Sequence[int], out: Path |
         return run.finish(canvas, lambda: None)
 
 
-def print_cards(*, engine, actor: Actor, person_ids: Sequence[int], out: Path | BinaryIO, audit: Audit, layout: str = "cr80",
-                progress: Progress | None = None, today: date | None = None, issuer: Issuer | None = None) -> Summary:
+def print_cards(
+    *,
+    engine,
+    actor: Actor,
+    person_ids: Sequence[int],
+    out: Path | BinaryIO,
+    audit: Audit,
+    layout: str = "cr80",
+    progress: Progress | None = None,
+    today: date | None = None,
+    issuer: Issuer | None = None,
+) -> Summary:
     """かかりつけ医カード for the persons: ``cr80`` (card printer) or ``a4`` (10-up business-card stock)."""
     if layout not in ("cr80", "a4"):
         raise Invalid("カードの印刷形式は cr80 か a4 です")
@@ -233,4 +290,4 @@ def print_cards(*, engine, actor: Actor, person_ids: Sequence[int], out: Path | 
 def _mark_cards(session: Session, card_row_ids: list[int]) -> None:
     now = utcnow()
     for start in range(0, len(card_row_ids), 500):
-        session.exec(update(Card).where(Card.id.in_(card_row_ids[start:start + 500])).values(printed_at=now))
+        session.exec(update(Card).where(Card.id.in_(card_row_ids[start : start + 500])).values(printed_at=now))

@@ -3,6 +3,7 @@
 Printed text is always Japanese (the paper goes to the household, whatever the clerk's UI
 language), so labels come straight from ``app.core.labels.LABELS``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,16 @@ from app.core.config import get_settings
 from app.core.labels import LABELS
 from app.directory.models import Institution, Practitioner
 from app.households.models import Household
-from app.persons.models import CATEGORIES, ClinicalEntry, ClinicalKind, ClinicalStatus, Consent, EmergencyContact, Person, PersonStatus
+from app.persons.models import (
+    CATEGORIES,
+    ClinicalEntry,
+    ClinicalKind,
+    ClinicalStatus,
+    Consent,
+    EmergencyContact,
+    Person,
+    PersonStatus,
+)
 from card_printing import fonts, qr
 from card_printing.data import CardInfo, Contact, Doctor, Entry, Home, HouseholdData, Issuer, PersonData
 from card_printing.glyphs import GlyphChecker
@@ -50,15 +60,30 @@ def _doctor(practitioner: Practitioner | None, institutions: dict[int, Instituti
     if practitioner is None:
         return None
     institution = institutions.get(practitioner.institution_id)
-    return Doctor(name=practitioner.full_name, specialty=practitioner.specialty, institution=institution.name if institution else "",
-                  phone=practitioner.phone or (institution.phone if institution else ""))
+    return Doctor(
+        name=practitioner.full_name,
+        specialty=practitioner.specialty,
+        institution=institution.name if institution else "",
+        phone=practitioner.phone or (institution.phone if institution else ""),
+    )
 
 
 def _entries(rows: list[ClinicalEntry], kind: ClinicalKind) -> tuple[Entry, ...]:
     order = CATEGORIES[kind]
-    chosen = sorted((e for e in rows if e.kind == kind), key=lambda e: (order.index(e.category) if e.category in order else 99, e.id))
-    return tuple(Entry(category=_label("category", e.category), text=e.text or "", note=e.note or "",
-                       anticoagulant=e.is_anticoagulant, insulin=e.is_insulin) for e in chosen)
+    chosen = sorted(
+        (e for e in rows if e.kind == kind),
+        key=lambda e: (order.index(e.category) if e.category in order else 99, e.id),
+    )
+    return tuple(
+        Entry(
+            category=_label("category", e.category),
+            text=e.text or "",
+            note=e.note or "",
+            anticoagulant=e.is_anticoagulant,
+            insulin=e.is_insulin,
+        )
+        for e in chosen
+    )
 
 
 def _blood(person: Person) -> str:
@@ -70,8 +95,13 @@ def _blood(person: Person) -> str:
 
 
 def _insurance(person: Person) -> tuple[tuple[str, str], ...]:
-    pairs = (("種類", person.insurance_kind), ("保険者番号", person.insurer_number), ("記号", person.insurance_symbol),
-             ("番号", person.insurance_number), ("枝番", person.insurance_branch))
+    pairs = (
+        ("種類", person.insurance_kind),
+        ("保険者番号", person.insurer_number),
+        ("記号", person.insurance_symbol),
+        ("番号", person.insurance_number),
+        ("枝番", person.insurance_branch),
+    )
     return tuple((label, value) for label, value in pairs if value)
 
 
@@ -82,7 +112,9 @@ def _home(household: Household) -> Home:
     commissioner = household.welfare_commissioner
     if commissioner and household.welfare_commissioner_phone:
         commissioner += f"（{household.welfare_commissioner_phone}）"
-    return Home(postal_code=household.postal_code, address=address, phone=household.phone, welfare_commissioner=commissioner)
+    return Home(
+        postal_code=household.postal_code, address=address, phone=household.phone, welfare_commissioner=commissioner
+    )
 
 
 def _stored_symbol(card: Card) -> QrSymbol | None:
@@ -103,11 +135,19 @@ def card_info(card: Card | None) -> CardInfo | None:
     if symbol is None:
         symbol = qr.encode(cards.qr_segments_for(card))
         to_store = qr.to_bytes(symbol, text=card.qr_text)
-    return CardInfo(row_id=card.id, card_id=card.card_id, serial=card.serial, number=card.card_number,
-                    symbol=symbol, symbol_to_store=to_store)
+    return CardInfo(
+        row_id=card.id,
+        card_id=card.card_id,
+        serial=card.serial,
+        number=card.card_number,
+        symbol=symbol,
+        symbol_to_store=to_store,
+    )
 
 
-def load_households(*, session: Session, household_ids: Iterable[int], person_ids: Iterable[int] | None = None) -> list[HouseholdData]:
+def load_households(
+    *, session: Session, household_ids: Iterable[int], person_ids: Iterable[int] | None = None
+) -> list[HouseholdData]:
     """Snapshots of the households (in the order given), optionally only some members, in 7 queries."""
     ids = list(dict.fromkeys(household_ids))
     households = {h.id: h for h in session.exec(select(Household).where(Household.id.in_(ids)))}
@@ -117,19 +157,32 @@ def load_households(*, session: Session, household_ids: Iterable[int], person_id
     people = list(session.exec(stmt.order_by(Person.birth_date, Person.id)))
     pids = [p.id for p in people]
     entries: dict[int, list[ClinicalEntry]] = defaultdict(list)
-    for e in session.exec(select(ClinicalEntry).where(ClinicalEntry.person_id.in_(pids), ClinicalEntry.status == ClinicalStatus.active)):
+    for e in session.exec(
+        select(ClinicalEntry).where(ClinicalEntry.person_id.in_(pids), ClinicalEntry.status == ClinicalStatus.active)
+    ):
         entries[e.person_id].append(e)
     contacts: dict[int, list[EmergencyContact]] = defaultdict(list)
-    for c in session.exec(select(EmergencyContact).where(EmergencyContact.person_id.in_(pids)).order_by(EmergencyContact.position, EmergencyContact.id)):
+    for c in session.exec(
+        select(EmergencyContact)
+        .where(EmergencyContact.person_id.in_(pids))
+        .order_by(EmergencyContact.position, EmergencyContact.id)
+    ):
         contacts[c.person_id].append(c)
-    consented = set(session.exec(select(Consent.person_id).where(Consent.person_id.in_(pids), Consent.withdrawn_on.is_(None))))
+    consented = set(
+        session.exec(select(Consent.person_id).where(Consent.person_id.in_(pids), Consent.withdrawn_on.is_(None)))
+    )
     doctor_ids = {d for p in people for d in (p.family_doctor_id, p.second_doctor_id) if d}
     practitioners, institutions = {}, {}
-    for practitioner, institution in session.exec(select(Practitioner, Institution).join(Institution, isouter=True).where(Practitioner.id.in_(doctor_ids))):
+    for practitioner, institution in session.exec(
+        select(Practitioner, Institution).join(Institution, isouter=True).where(Practitioner.id.in_(doctor_ids))
+    ):
         practitioners[practitioner.id] = practitioner
         if institution is not None:
             institutions[institution.id] = institution
-    active_cards = {c.person_id: c for c in session.exec(select(Card).where(Card.person_id.in_(pids), Card.status == CardStatus.active))}
+    active_cards = {
+        c.person_id: c
+        for c in session.exec(select(Card).where(Card.person_id.in_(pids), Card.status == CardStatus.active))
+    }
     homes = {hid: _home(h) for hid, h in households.items()}
     members: dict[int, list[PersonData]] = defaultdict(list)
     for p in people:
@@ -140,31 +193,57 @@ def load_households(*, session: Session, household_ids: Iterable[int], person_id
         elif p.id not in consented:
             data.refusal = "同意が記録されていないため印刷できません"
         members[p.household_id].append(data)
-    return [HouseholdData(id=hid, home=homes[hid], members=members[hid], kit_printed_at=households[hid].kit_printed_at)
-            for hid in ids if hid in households]
+    return [
+        HouseholdData(id=hid, home=homes[hid], members=members[hid], kit_printed_at=households[hid].kit_printed_at)
+        for hid in ids
+        if hid in households
+    ]
 
 
 def load_people(*, session: Session, person_ids: Iterable[int]) -> list[PersonData]:
     """Snapshots of single persons (in the order given), with their household's address."""
     pids = list(dict.fromkeys(person_ids))
     household_ids = session.exec(select(Person.household_id).where(Person.id.in_(pids))).all()
-    by_id = {m.id: m for h in load_households(session=session, household_ids=household_ids, person_ids=pids) for m in h.members}
+    by_id = {
+        m.id: m
+        for h in load_households(session=session, household_ids=household_ids, person_ids=pids)
+        for m in h.members
+    }
     return [by_id[pid] for pid in pids if pid in by_id]
 
 
-def _person(p: Person, home: Home, entries: list[ClinicalEntry], contacts: list[EmergencyContact],
-            practitioners: dict[int, Practitioner], institutions: dict[int, Institution]) -> PersonData:
+def _person(
+    p: Person,
+    home: Home,
+    entries: list[ClinicalEntry],
+    contacts: list[EmergencyContact],
+    practitioners: dict[int, Practitioner],
+    institutions: dict[int, Institution],
+) -> PersonData:
     data = PersonData(
-        id=p.id, household_id=p.household_id, name=fonts.clean(p.print_name or p.full_name), kana=fonts.clean(p.full_kana),
-        birth_date=p.birth_date, sex=_label("sex", p.sex), blood=_blood(p), phone=p.phone,
-        dnar=getattr(p.dnar_status, "value", p.dnar_status), dnar_location=p.dnar_location or "", acp_notes=p.acp_notes or "",
-        allergies=_entries(entries, ClinicalKind.allergy), medications=_entries(entries, ClinicalKind.medication),
+        id=p.id,
+        household_id=p.household_id,
+        name=fonts.clean(p.print_name or p.full_name),
+        kana=fonts.clean(p.full_kana),
+        birth_date=p.birth_date,
+        sex=_label("sex", p.sex),
+        blood=_blood(p),
+        phone=p.phone,
+        dnar=getattr(p.dnar_status, "value", p.dnar_status),
+        dnar_location=p.dnar_location or "",
+        acp_notes=p.acp_notes or "",
+        allergies=_entries(entries, ClinicalKind.allergy),
+        medications=_entries(entries, ClinicalKind.medication),
         conditions=_entries(entries, ClinicalKind.condition),
         family_doctor=_doctor(practitioners.get(p.family_doctor_id), institutions),
         second_doctor=_doctor(practitioners.get(p.second_doctor_id), institutions),
-        contacts=(), usual_state=p.usual_state or "", infection_notes=p.infection_notes or "", insurance=_insurance(p),
+        contacts=(),
+        usual_state=p.usual_state or "",
+        infection_notes=p.infection_notes or "",
+        insurance=_insurance(p),
         last_confirmed_on=p.last_confirmed_on,
-        last_confirmed_by=p.last_confirmed_by + (f"（{_label('source', p.last_confirmed_source)}）" if p.last_confirmed_source else ""),
+        last_confirmed_by=p.last_confirmed_by
+        + (f"（{_label('source', p.last_confirmed_source)}）" if p.last_confirmed_source else ""),
         home=home,
     )
     problems = GlyphChecker(person_id=p.id, person_name=p.full_name)
@@ -175,8 +254,16 @@ def _person(p: Person, home: Home, entries: list[ClinicalEntry], contacts: list[
     printed_contacts = []
     for c in contacts:
         name = problems.contact_name(name=c.name, kana=c.kana)
-        printed_contacts.append(Contact(name=name, kana=fonts.clean(c.kana), relation=fonts.clean(c.relation), phone=c.phone,
-                                        phone2=c.phone2, note=fonts.clean(c.note)))
+        printed_contacts.append(
+            Contact(
+                name=name,
+                kana=fonts.clean(c.kana),
+                relation=fonts.clean(c.relation),
+                phone=c.phone,
+                phone2=c.phone2,
+                note=fonts.clean(c.note),
+            )
+        )
         for label, text in (("緊急連絡先の続柄", c.relation), ("緊急連絡先のメモ", c.note)):
             problems.check(label, text)
     data.contacts = tuple(printed_contacts)
@@ -189,7 +276,11 @@ def _person(p: Person, home: Home, entries: list[ClinicalEntry], contacts: list[
 def _printed_texts(data: PersonData):
     yield "書面の保管場所", data.dnar_location
     yield "ACPの希望", data.acp_notes
-    for label, rows in (("アレルギー", data.allergies), ("服用中の薬", data.medications), ("病気・既往歴", data.conditions)):
+    for label, rows in (
+        ("アレルギー", data.allergies),
+        ("服用中の薬", data.medications),
+        ("病気・既往歴", data.conditions),
+    ):
         for entry in rows:
             yield label, entry.text
             yield label, entry.note

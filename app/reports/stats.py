@@ -3,6 +3,7 @@
 Months are JST calendar months. Scans come from the audit log (a crew viewing a summary,
 online or offline); cards and kits from their own tables. Counts only, no personal data.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class Month:
 
 def _month_starts(last: date, count: int) -> list[date]:
     starts, year, month = [], last.year, last.month
-    for _ in range(count):
+    for _month in range(count):
         starts.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return starts[::-1]
@@ -54,8 +55,11 @@ def monthly(*, session: Session, until: date, months: int = 12) -> list[Month]:
     def bucket(day: date) -> Month | None:
         return rows.get(date(day.year, day.month, 1))
 
-    for at, organisation in session.exec(select(AuditEvent.at, AuditEvent.organisation)
-                                         .where(AuditEvent.action.in_(SCAN_ACTIONS), AuditEvent.outcome == "ok", AuditEvent.at >= since)):
+    for at, organisation in session.exec(
+        select(AuditEvent.at, AuditEvent.organisation).where(
+            AuditEvent.action.in_(SCAN_ACTIONS), AuditEvent.outcome == "ok", AuditEvent.at >= since
+        )
+    ):
         if m := bucket(to_jst(at).date()):
             m.scans[organisation] = m.scans.get(organisation, 0) + 1
     for issued_at, serial in session.exec(select(Card.issued_at, Card.serial).where(Card.issued_at >= since)):
@@ -113,7 +117,9 @@ def _nice_ceiling(value: int) -> int:
     return value
 
 
-def bar_chart(months: list[Month], series: list[tuple[str, list[int]]], *, width: int = 760, height: int = 260) -> Chart:
+def bar_chart(
+    months: list[Month], series: list[tuple[str, list[int]]], *, width: int = 760, height: int = 260
+) -> Chart:
     """Grouped bars: one group per month, one bar per series."""
     left, right, top, bottom = 44, 8, 10, 28
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -124,10 +130,26 @@ def bar_chart(months: list[Month], series: list[tuple[str, list[int]]], *, width
     for i in range(len(months)):
         for s, (_name, values) in enumerate(series):
             h = plot_h * values[i] / ceiling
-            bars.append(Bar(x=round(left + i * group + group * 0.1 + s * bar_w, 1), y=round(top + plot_h - h, 1),
-                            width=round(bar_w - 1, 1), height=round(h, 1), value=values[i], series=s))
+            bars.append(
+                Bar(
+                    x=round(left + i * group + group * 0.1 + s * bar_w, 1),
+                    y=round(top + plot_h - h, 1),
+                    width=round(bar_w - 1, 1),
+                    height=round(h, 1),
+                    value=values[i],
+                    series=s,
+                )
+            )
     labels = [(round(left + (i + 0.5) * group, 1), _("%(month)s月", month=m.start.month)) for i, m in enumerate(months)]
     fractions = (0, 0.5, 1) if ceiling % 2 == 0 else (0, 1)
     ticks = [(round(top + plot_h - plot_h * f, 1), int(ceiling * f)) for f in fractions]
-    return Chart(width=width, height=height, left=left, bottom=top + plot_h, bars=bars, labels=labels, ticks=ticks,
-                 series=[name for name, _values in series])
+    return Chart(
+        width=width,
+        height=height,
+        left=left,
+        bottom=top + plot_h,
+        bars=bars,
+        labels=labels,
+        ticks=ticks,
+        series=[name for name, _values in series],
+    )

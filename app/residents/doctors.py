@@ -1,4 +1,5 @@
 """Find a doctor of the region by what a family remembers: a name, its reading, the clinic, the specialty."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,14 @@ def search(*, session: Session, query: str, limit: int = LIMIT) -> list[DoctorCh
     out = []
     for practitioner, institution in directory.list_practitioners(session=session, active_only=True):
         if _matches(practitioner, institution, key, kana):
-            out.append(DoctorChoice(id=practitioner.id, name=practitioner.full_name, specialty=practitioner.specialty,
-                                    institution=institution.name if institution else ""))
+            out.append(
+                DoctorChoice(
+                    id=practitioner.id,
+                    name=practitioner.full_name,
+                    specialty=practitioner.specialty,
+                    institution=institution.name if institution else "",
+                )
+            )
             if len(out) >= limit:
                 break
     return out

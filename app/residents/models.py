@@ -1,4 +1,5 @@
 """Resident access codes: one live code per household, printed only on the issuance letter."""
+
 from __future__ import annotations
 
 from datetime import datetime

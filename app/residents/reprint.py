@@ -6,6 +6,7 @@ second doctor on the front and the first two emergency contacts on the back; a c
 of these after ``card.printed_at`` puts the person in the staff's reprint queue. Printing the
 card again (same credential, new ``printed_at``) takes them out.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,8 +19,16 @@ from app.cards.models import Card, CardStatus
 from app.history.models import Change
 from app.persons.models import Person
 
-PRINTED_FIELDS = ("family_name", "given_name", "family_name_kana", "given_name_kana", "print_name", "birth_date",
-                  "family_doctor_id", "second_doctor_id")
+PRINTED_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "print_name",
+    "birth_date",
+    "family_doctor_id",
+    "second_doctor_id",
+)
 
 
 @dataclass

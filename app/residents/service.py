@@ -6,6 +6,7 @@ memory-hard RFC 9106 parameters protect guessable secrets, while a random 60-bit
 2^59 tries on average, over 10^5 core-years at half a millisecond each; and a kit batch hashes one code
 per household. Online guessing is for the sign-in's rate limits.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -14,10 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
-
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.core.clock import utcnow
 from app.residents.models import ResidentAccessCode
@@ -49,11 +49,16 @@ def store_codes(*, session: Session, codes: Sequence[tuple[int, str]], now: date
     now = now or utcnow()
     ids = [household_id for household_id, _ in codes]
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        session.exec(update(ResidentAccessCode).where(ResidentAccessCode.household_id.in_(chunk),
-                                                      ResidentAccessCode.revoked_at.is_(None)).values(revoked_at=now))
+        chunk = ids[start : start + 500]
+        session.exec(
+            update(ResidentAccessCode)
+            .where(ResidentAccessCode.household_id.in_(chunk), ResidentAccessCode.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     if codes:
-        session.exec(insert(ResidentAccessCode), params=[{"household_id": h, "code_hash": c, "issued_at": now} for h, c in codes])
+        session.exec(
+            insert(ResidentAccessCode), params=[{"household_id": h, "code_hash": c, "issued_at": now} for h, c in codes]
+        )
 
 
 def issue_access_code(*, session: Session, household_id: int, commit: bool = True) -> str:
@@ -67,9 +72,11 @@ def issue_access_code(*, session: Session, household_id: int, commit: bool = Tru
 
 def verify_access_code(*, session: Session, household_id: int, code: str) -> bool:
     """True when ``code`` is the household's live code."""
-    row = session.exec(select(ResidentAccessCode).where(ResidentAccessCode.household_id == household_id,
-                                                       ResidentAccessCode.revoked_at.is_(None))
-                       .order_by(ResidentAccessCode.id.desc())).first()
+    row = session.exec(
+        select(ResidentAccessCode)
+        .where(ResidentAccessCode.household_id == household_id, ResidentAccessCode.revoked_at.is_(None))
+        .order_by(ResidentAccessCode.id.desc())
+    ).first()
     candidate = normalise(code)
     usable = row is not None and len(candidate) == LENGTH
     try:

@@ -9,6 +9,7 @@ Lock-out: failures are counted per client address and per date of birth typed (w
 for the households that could be meant); five within 30 minutes lock that address or date for
 30 minutes. A 60-bit code cannot be guessed online anyway; the limit stops scripted attempts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,7 +49,9 @@ def is_locked(*, session: Session, ip: str, birth_date: date | None) -> bool:
     by_ip = session.exec(select(func.count()).where(CodeAttempt.ip == ip, CodeAttempt.at > since)).one()
     by_subject = 0
     if birth_date is not None:
-        by_subject = session.exec(select(func.count()).where(CodeAttempt.subject == _subject(birth_date), CodeAttempt.at > since)).one()
+        by_subject = session.exec(
+            select(func.count()).where(CodeAttempt.subject == _subject(birth_date), CodeAttempt.at > since)
+        ).one()
     return max(by_ip, by_subject) >= MAX_FAILURES
 
 
@@ -62,7 +65,8 @@ def record_failure(*, session: Session, ip: str, birth_date: date | None) -> Non
 def find_household(*, session: Session, code: str, birth_date: date) -> int | None:
     """The household whose live code is ``code`` and which has a member born on ``birth_date``."""
     candidates = session.exec(
-        select(Person.household_id).distinct()
+        select(Person.household_id)
+        .distinct()
         .join(ResidentAccessCode, ResidentAccessCode.household_id == Person.household_id)
         .where(Person.birth_date == birth_date, ResidentAccessCode.revoked_at.is_(None))
     ).all()
@@ -106,34 +110,61 @@ def check_account(*, session: Session, username: str, password: str, password2: 
 def create_account(*, session: Session, household_id: int, username: str, password: str, display_name: str) -> User:
     """Consume the household's code and create its resident account."""
     now = utcnow()
-    session.exec(update(ResidentAccessCode).where(ResidentAccessCode.household_id == household_id,
-                                                  ResidentAccessCode.revoked_at.is_(None)).values(revoked_at=now))
-    data = UserCreate(username=username, password=password, role=Role.resident, household_id=household_id,
-                      display_name=display_name or "住民・家族", organisation="")
+    session.exec(
+        update(ResidentAccessCode)
+        .where(ResidentAccessCode.household_id == household_id, ResidentAccessCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    data = UserCreate(
+        username=username,
+        password=password,
+        role=Role.resident,
+        household_id=household_id,
+        display_name=display_name or "住民・家族",
+        organisation="",
+    )
     return auth.create_user(session=session, data=data)  # commits the code's use with the account
 
 
 def reset_household(*, session: Session, household_id: int) -> int:
     """Staff: end every resident account and session of the household and void its code; returns accounts ended."""
     now = utcnow()
-    users = session.exec(select(User).where(User.household_id == household_id, User.role == Role.resident, User.is_active)).all()
+    users = session.exec(
+        select(User).where(User.household_id == household_id, User.role == Role.resident, User.is_active)
+    ).all()
     for user in users:
         user.is_active = False
         session.add(user)
     if users:
-        session.exec(update(AuthSession).where(AuthSession.user_id.in_([u.id for u in users]), AuthSession.revoked_at.is_(None))
-                     .values(revoked_at=now))
-    session.exec(update(ResidentAccessCode).where(ResidentAccessCode.household_id == household_id,
-                                                  ResidentAccessCode.revoked_at.is_(None)).values(revoked_at=now))
+        session.exec(
+            update(AuthSession)
+            .where(AuthSession.user_id.in_([u.id for u in users]), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    session.exec(
+        update(ResidentAccessCode)
+        .where(ResidentAccessCode.household_id == household_id, ResidentAccessCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     session.commit()
     return len(users)
 
 
 def accounts(*, session: Session, household_id: int) -> list[User]:
     """The household's resident accounts, newest first."""
-    return list(session.exec(select(User).where(User.household_id == household_id, User.role == Role.resident).order_by(User.id.desc())))
+    return list(
+        session.exec(
+            select(User).where(User.household_id == household_id, User.role == Role.resident).order_by(User.id.desc())
+        )
+    )
 
 
 def has_live_code(*, session: Session, household_id: int) -> bool:
-    return session.exec(select(ResidentAccessCode.id).where(ResidentAccessCode.household_id == household_id,
-                                                            ResidentAccessCode.revoked_at.is_(None))).first() is not None
+    return (
+        session.exec(
+            select(ResidentAccessCode.id).where(
+                ResidentAccessCode.household_id == household_id, ResidentAccessCode.revoked_at.is_(None)
+            )
+        ).first()
+        is not None
+    )

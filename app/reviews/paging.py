@@ -1,4 +1,5 @@
 """Paging and date filters shared by the access-review pages."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -3,6 +3,7 @@
 Residents see the organisation and the kind of person (救急隊員, 医師, 市職員), never the
 personal name of the crew member or clerk (docs/decisions.md, "Audit (issue 6)").
 """
+
 from __future__ import annotations
 
 from app.audit.models import AuditEvent
@@ -66,12 +67,36 @@ RESIDENT_SENTENCES = {
     "card.revoke": "カードを使えなくしました",
 }
 # Actions that are about the log itself or sign-ins: not shown to residents and doctors.
-OWN_LOG_ACTIONS = ("audit.view", "audit.search", "audit.export", "audit.review", "audit.verify", "audit.archive",
-                   "auth.login", "auth.login_failed", "auth.2fa_failed", "auth.2fa_enrolled", "auth.2fa_reset",
-                   "auth.recovery_code_used", "auth.recovery_codes_new", "auth.password_changed", "auth.signout_all",
-                   "person.search", "key.rotate")
-OUTCOMES = {"ok": "成功", "refused": "拒否", "requested": "受付", "revoked": "失効カード", "forged": "偽造の疑い",
-            "unregistered": "未登録", "not_found": "該当なし", "broken": "異常あり", "pending": "2段階目へ"}
+OWN_LOG_ACTIONS = (
+    "audit.view",
+    "audit.search",
+    "audit.export",
+    "audit.review",
+    "audit.verify",
+    "audit.archive",
+    "auth.login",
+    "auth.login_failed",
+    "auth.2fa_failed",
+    "auth.2fa_enrolled",
+    "auth.2fa_reset",
+    "auth.recovery_code_used",
+    "auth.recovery_codes_new",
+    "auth.password_changed",
+    "auth.signout_all",
+    "person.search",
+    "key.rotate",
+)
+OUTCOMES = {
+    "ok": "成功",
+    "refused": "拒否",
+    "requested": "受付",
+    "revoked": "失効カード",
+    "forged": "偽造の疑い",
+    "unregistered": "未登録",
+    "not_found": "該当なし",
+    "broken": "異常あり",
+    "pending": "2段階目へ",
+}
 
 
 def action_label(action: str) -> str:

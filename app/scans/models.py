@@ -1,4 +1,5 @@
 """What crews record beyond the audit log: offline scans sent later, and the destination hospital."""
+
 from __future__ import annotations
 
 from datetime import datetime

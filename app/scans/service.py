@@ -1,4 +1,5 @@
 """Verify a scanned card and assemble the emergency summary."""
+
 from __future__ import annotations
 
 import re
@@ -10,21 +11,20 @@ from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.audit.models import AuditEvent
 from app.cards import service as cards
 from app.cards.credential import Status, VerificationResult, verify
 from app.cards.models import Card
 from app.core.clock import today_jst
+from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.labels import label
 from app.core.models import Source
 from app.core.wareki import age_on, format_wareki
-from app.directory.models import Institution, Practitioner
+from app.directory import service as directory
+from app.directory.models import Institution, InstitutionKind, Practitioner
 from app.households.models import Household
 from app.persons import dataset
 from app.persons.models import ClinicalKind, Person
-from app.audit.models import AuditEvent
-from app.core.errors import Forbidden, Invalid, NotFound
-from app.directory import service as directory
-from app.directory.models import InstitutionKind
 from app.scans.models import OfflineAccess, Transport
 from app.scans.schemas import EmergencySummary, OfflineScan, SummaryContact, SummaryDoctor, SummaryEntry
 
@@ -65,10 +65,19 @@ def check(*, session: Session, qr: str) -> Verified:
 
 def _entry(e) -> SummaryEntry:
     return SummaryEntry(
-        text=e.text, category=e.category, category_label=label("category", e.category), code_system=e.code_system,
-        code=e.code, is_anticoagulant=e.is_anticoagulant, is_insulin=e.is_insulin, note=e.note,
-        source=Source(e.source).value, source_label=label("source", e.source), source_detail=e.source_detail,
-        confirmed_on=e.last_confirmed_on, clinically_confirmed=Source(e.source) in (Source.doctor, Source.network),
+        text=e.text,
+        category=e.category,
+        category_label=label("category", e.category),
+        code_system=e.code_system,
+        code=e.code,
+        is_anticoagulant=e.is_anticoagulant,
+        is_insulin=e.is_insulin,
+        note=e.note,
+        source=Source(e.source).value,
+        source_label=label("source", e.source),
+        source_detail=e.source_detail,
+        confirmed_on=e.last_confirmed_on,
+        clinically_confirmed=Source(e.source) in (Source.doctor, Source.network),
     )
 
 
@@ -76,21 +85,45 @@ def _entry(e) -> SummaryEntry:
 # reads cost about twice as much (benchmarks/scale.py), and nothing here is written back. Entries,
 # contacts and consent come from app.persons.dataset, which decides what counts.
 _H, _PR, _IN = Household.__table__, Practitioner.__table__, Institution.__table__
-_HOUSEHOLD = select(_H.c.prefecture, _H.c.municipality, _H.c.address_line, _H.c.building, _H.c.phone,
-                    _H.c.welfare_commissioner, _H.c.welfare_commissioner_phone).where(_H.c.id == bindparam("household_id"))
-_DOCTORS = (select(_PR.c.id, _PR.c.family_name, _PR.c.given_name, _PR.c.specialty, _PR.c.phone,
-                   _IN.c.name.label("institution"), _IN.c.phone.label("institution_phone"))
-            .join_from(_PR, _IN, _PR.c.institution_id == _IN.c.id, isouter=True)
-            .where(_PR.c.id.in_(bindparam("ids", expanding=True))))
+_HOUSEHOLD = select(
+    _H.c.prefecture,
+    _H.c.municipality,
+    _H.c.address_line,
+    _H.c.building,
+    _H.c.phone,
+    _H.c.welfare_commissioner,
+    _H.c.welfare_commissioner_phone,
+).where(_H.c.id == bindparam("household_id"))
+_DOCTORS = (
+    select(
+        _PR.c.id,
+        _PR.c.family_name,
+        _PR.c.given_name,
+        _PR.c.specialty,
+        _PR.c.phone,
+        _IN.c.name.label("institution"),
+        _IN.c.phone.label("institution_phone"),
+    )
+    .join_from(_PR, _IN, _PR.c.institution_id == _IN.c.id, isouter=True)
+    .where(_PR.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def _doctors(connection, person: Person) -> list[SummaryDoctor]:
     ids = {"family": person.family_doctor_id, "second": person.second_doctor_id}
     wanted = [pid for pid in ids.values() if pid]
     rows = {row.id: row for row in connection.execute(_DOCTORS, {"ids": wanted})} if wanted else {}
-    return [SummaryDoctor(role=role, name=f"{d.family_name} {d.given_name}".strip(), specialty=d.specialty,
-                          institution=d.institution or "", phone=d.phone or d.institution_phone or "")
-            for role, pid in ids.items() if (d := rows.get(pid)) is not None]
+    return [
+        SummaryDoctor(
+            role=role,
+            name=f"{d.family_name} {d.given_name}".strip(),
+            specialty=d.specialty,
+            institution=d.institution or "",
+            phone=d.phone or d.institution_phone or "",
+        )
+        for role, pid in ids.items()
+        if (d := rows.get(pid)) is not None
+    ]
 
 
 def summarize(*, session: Session, person: Person) -> EmergencySummary:
@@ -101,20 +134,40 @@ def summarize(*, session: Session, person: Person) -> EmergencySummary:
     by_kind = {kind: [_entry(e) for e in entries if e.kind == kind] for kind in ClinicalKind}
     # Insulin and anticoagulants first: they change what the crew does next.
     by_kind[ClinicalKind.medication].sort(key=lambda e: not (e.is_anticoagulant or e.is_insulin))
-    blood = label("blood", person.blood_abo) + ("" if person.blood_rh == "unknown" else f" Rh{label('blood', person.blood_rh)}")
+    blood = label("blood", person.blood_abo) + (
+        "" if person.blood_rh == "unknown" else f" Rh{label('blood', person.blood_rh)}"
+    )
     return EmergencySummary(
-        person_id=person.id, name=person.full_name, kana=person.full_kana, birth_date=person.birth_date,
-        birth_date_wareki=format_wareki(person.birth_date), age=age_on(person.birth_date, today_jst()),
-        sex=person.sex.value, sex_label=label("sex", person.sex),
-        dnar_status=person.dnar_status.value, dnar_location=person.dnar_location, acp_notes=person.acp_notes,
-        allergies=by_kind[ClinicalKind.allergy], medications=by_kind[ClinicalKind.medication], conditions=by_kind[ClinicalKind.condition],
+        person_id=person.id,
+        name=person.full_name,
+        kana=person.full_kana,
+        birth_date=person.birth_date,
+        birth_date_wareki=format_wareki(person.birth_date),
+        age=age_on(person.birth_date, today_jst()),
+        sex=person.sex.value,
+        sex_label=label("sex", person.sex),
+        dnar_status=person.dnar_status.value,
+        dnar_location=person.dnar_location,
+        acp_notes=person.acp_notes,
+        allergies=by_kind[ClinicalKind.allergy],
+        medications=by_kind[ClinicalKind.medication],
+        conditions=by_kind[ClinicalKind.condition],
         doctors=_doctors(connection, person),
-        contacts=[SummaryContact.model_validate(row, from_attributes=True) for row in dataset.contact_rows(session=session, person_id=person.id)],
-        blood_type=blood, usual_state=person.usual_state, infection_notes=person.infection_notes,
-        insurance_kind=person.insurance_kind, insurer_number=person.insurer_number, insurance_symbol=person.insurance_symbol,
-        insurance_number=person.insurance_number, insurance_branch=person.insurance_branch,
+        contacts=[
+            SummaryContact.model_validate(row, from_attributes=True)
+            for row in dataset.contact_rows(session=session, person_id=person.id)
+        ],
+        blood_type=blood,
+        usual_state=person.usual_state,
+        infection_notes=person.infection_notes,
+        insurance_kind=person.insurance_kind,
+        insurer_number=person.insurer_number,
+        insurance_symbol=person.insurance_symbol,
+        insurance_number=person.insurance_number,
+        insurance_branch=person.insurance_branch,
         address=f"{household.prefecture}{household.municipality}{household.address_line} {household.building}".strip(),
-        phone=person.phone or household.phone, welfare_commissioner=household.welfare_commissioner,
+        phone=person.phone or household.phone,
+        welfare_commissioner=household.welfare_commissioner,
         welfare_commissioner_phone=household.welfare_commissioner_phone,
         last_confirmed_on=person.last_confirmed_on,
         last_confirmed_source=person.last_confirmed_source.value if person.last_confirmed_source else None,
@@ -134,10 +187,19 @@ def offline_person(*, session: Session, data: OfflineScan) -> Person | None:
     return session.get(Person, card.person_id) if card else None
 
 
-def store_offline(*, session: Session, data: OfflineScan, audit_id: int, device_id: int, user_id: int) -> tuple[OfflineAccess, bool]:
+def store_offline(
+    *, session: Session, data: OfflineScan, audit_id: int, device_id: int, user_id: int
+) -> tuple[OfflineAccess, bool]:
     """Keep the offline record; (row, False) when a concurrent resend stored it first."""
-    row = OfflineAccess(client_id=str(data.client_id), audit_id=audit_id, device_id=device_id, user_id=user_id,
-                        card_id=data.card_id, serial=data.serial, scanned_at=data.scanned_at)
+    row = OfflineAccess(
+        client_id=str(data.client_id),
+        audit_id=audit_id,
+        device_id=device_id,
+        user_id=user_id,
+        card_id=data.card_id,
+        serial=data.serial,
+        scanned_at=data.scanned_at,
+    )
     session.add(row)
     try:
         session.commit()
@@ -158,13 +220,21 @@ def own_scan(*, session: Session, audit_id: int, user_id: int) -> AuditEvent:
     return event
 
 
-def choose_destination(*, session: Session, event: AuditEvent, institution_id: int, device_id: int | None, user_id: int) -> Transport:
+def choose_destination(
+    *, session: Session, event: AuditEvent, institution_id: int, device_id: int | None, user_id: int
+) -> Transport:
     """Record the hospital chosen for the scanned person (a hospital of the region, still active)."""
     institution = directory.get_institution(session=session, institution_id=institution_id)
     if institution.kind != InstitutionKind.hospital or not institution.active:
         raise Invalid("搬送先は地域の病院から選んでください", field="institution_id")
-    transport = Transport(audit_id=event.id, person_id=event.person_id, institution_id=institution.id, incident=event.incident,
-                          device_id=device_id, user_id=user_id)
+    transport = Transport(
+        audit_id=event.id,
+        person_id=event.person_id,
+        institution_id=institution.id,
+        incident=event.incident,
+        device_id=device_id,
+        user_id=user_id,
+    )
     session.add(transport)
     session.commit()
     session.refresh(transport)

@@ -1,5 +1,6 @@
 """Audit test helpers: appending events, bypassing the append-only triggers as a superuser would,
 and a scratch database (its own SQLite file or PostgreSQL database) for the ``lifeline`` CLI."""
+
 from __future__ import annotations
 
 import os
@@ -26,19 +27,48 @@ APPEND_ONLY = ("auditevent", "auditcheckpoint", "auditreview")
 
 def add_events(bind, n: int, **fields) -> list[AuditEvent]:
     """``n`` fictional accesses appended through the real writer."""
-    base = {"action": "person.view", "actor_user_id": 7, "actor_username": "test-staff", "actor_role": "staff",
-            "organisation": "加須市 健康医療部", "device": "Mozilla/5.0", "person_id": 11, "household_id": 5,
-            "fields": "dataset", "purpose": "staff", "ip": "10.0.0.1"} | fields
+    base = {
+        "action": "person.view",
+        "actor_user_id": 7,
+        "actor_username": "test-staff",
+        "actor_role": "staff",
+        "organisation": "加須市 健康医療部",
+        "device": "Mozilla/5.0",
+        "person_id": 11,
+        "household_id": 5,
+        "fields": "dataset",
+        "purpose": "staff",
+        "ip": "10.0.0.1",
+    } | fields
     return [audit.append(engine=bind, **base) for _ in range(n)]
 
 
-def crew_view(connection, person, *, emergency=False, incident="R8-000123", purpose="意識障害", username="kazo-crew-7",
-              device="加須1号救急車 端末") -> AuditEvent:
+def crew_view(
+    connection,
+    person,
+    *,
+    emergency=False,
+    incident="R8-000123",
+    purpose="意識障害",
+    username="kazo-crew-7",
+    device="加須1号救急車 端末",
+) -> AuditEvent:
     """A crew's view of ``person`` as the scans route records it."""
-    return audit.append(engine=connection, action="scan.view", actor_user_id=None, actor_username=username,
-                        actor_role="paramedic", organisation="埼玉東部消防組合 加須消防署", device=device,
-                        person_id=person.id, household_id=person.household_id, fields="emergency_summary",
-                        purpose=purpose, incident=incident, emergency=emergency)
+    return audit.append(
+        engine=connection,
+        action="scan.view",
+        actor_user_id=None,
+        actor_username=username,
+        actor_role="paramedic",
+        organisation="埼玉東部消防組合 加須消防署",
+        device=device,
+        person_id=person.id,
+        household_id=person.household_id,
+        fields="emergency_summary",
+        purpose=purpose,
+        incident=incident,
+        emergency=emergency,
+    )
 
 
 def head_seq(db) -> int:
@@ -62,8 +92,10 @@ def verify(bind):
 @pytest.fixture
 def every(monkeypatch):
     """``every(n)``: a signed checkpoint every ``n`` records for this test."""
+
     def _set(n: int) -> None:
         monkeypatch.setattr(get_settings(), "audit_checkpoint_every", n)
+
     return _set
 
 
@@ -78,12 +110,18 @@ class Scratch:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-        return env | {"LIFELINE_DATA_DIR": str(self.data_dir), "LIFELINE_DATABASE_URL": self.url, "LIFELINE_ENVIRONMENT": "development"}
+        return env | {
+            "LIFELINE_DATA_DIR": str(self.data_dir),
+            "LIFELINE_DATABASE_URL": self.url,
+            "LIFELINE_ENVIRONMENT": "development",
+        }
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         script = Path(sys.executable).with_name("lifeline")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
-        return subprocess.run(command + list(args), env=self.env, cwd=self.data_dir, capture_output=True, text=True, timeout=180)
+        return subprocess.run(
+            command + list(args), env=self.env, cwd=self.data_dir, capture_output=True, text=True, timeout=180
+        )
 
     def sql(self, statement: str, **params) -> None:
         """Tamper as a superuser: triggers bypassed, committed."""

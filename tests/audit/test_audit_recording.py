@@ -1,4 +1,5 @@
 """Reads of medical data are audited; when the audit cannot be written, nothing is shown."""
+
 import hashlib
 
 import pytest
@@ -9,8 +10,13 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent
 from tests.conftest import IS_POSTGRES
 
-MEDICAL_READS = ["/staff/persons/{id}", "/staff/persons/{id}/edit", "/staff/persons/{id}/history",
-                 "/api/v1/persons/{id}", "/api/v1/persons/{id}/history"]
+MEDICAL_READS = [
+    "/staff/persons/{id}",
+    "/staff/persons/{id}/edit",
+    "/staff/persons/{id}/history",
+    "/api/v1/persons/{id}",
+    "/api/v1/persons/{id}/history",
+]
 
 
 @pytest.mark.parametrize("path", MEDICAL_READS)
@@ -49,10 +55,22 @@ def test_chain_links_every_record(login, personas, db):
 
 def _refuse_audit_inserts(db):
     if IS_POSTGRES:
-        db.exec(text("CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql"))
-        db.exec(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent FOR EACH ROW EXECUTE FUNCTION refuse_audit()"))
+        db.exec(
+            text(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ "
+                "LANGUAGE plpgsql"
+            )
+        )
+        db.exec(
+            text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+        )
     else:
-        db.exec(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent BEGIN SELECT RAISE(ABORT, 'audit refused'); END"))
+        db.exec(
+            text(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent BEGIN SELECT RAISE(ABORT, 'audit refused'); "
+                "END"
+            )
+        )
     db.commit()
 
 

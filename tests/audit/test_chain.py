@@ -1,4 +1,5 @@
 """The chain itself: canonical bytes, checkpoints, concurrent appenders, archives and the CLI."""
+
 from __future__ import annotations
 
 import gzip
@@ -6,7 +7,7 @@ import hashlib
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,14 +26,30 @@ from tests.audit.conftest import add_events, verify
 from tests.conftest import IS_POSTGRES
 
 # A record whose hash is fixed by docs/audit.md: if this changes, the format changed.
-VECTOR = {"seq": 1, "at": datetime(2026, 4, 1, 0, 0, 0, 123456, tzinfo=timezone.utc), "actor_user_id": 4,
-          "actor_username": "demo-paramedic", "actor_role": "paramedic", "organisation": "埼玉東部消防組合 加須消防署",
-          "device": "加須1号救急車 端末", "action": "scan.view", "person_id": 1, "household_id": 1,
-          "fields": "emergency_summary", "purpose": "意識障害", "incident": "R8-000123", "emergency": False,
-          "outcome": "ok", "ip": "10.0.0.5", "prev_hash": chain.GENESIS}
-VECTOR_BYTES = ('lifeline-audit/1\n[1,"2026-04-01T00:00:00.123456Z",4,"demo-paramedic","paramedic","埼玉東部消防組合 加須消防署",'
-                '"加須1号救急車 端末","scan.view",1,1,"emergency_summary","意識障害","R8-000123",0,"ok","10.0.0.5",'
-                '"0000000000000000000000000000000000000000000000000000000000000000"]').encode()
+VECTOR = {
+    "seq": 1,
+    "at": datetime(2026, 4, 1, 0, 0, 0, 123456, tzinfo=UTC),
+    "actor_user_id": 4,
+    "actor_username": "demo-paramedic",
+    "actor_role": "paramedic",
+    "organisation": "埼玉東部消防組合 加須消防署",
+    "device": "加須1号救急車 端末",
+    "action": "scan.view",
+    "person_id": 1,
+    "household_id": 1,
+    "fields": "emergency_summary",
+    "purpose": "意識障害",
+    "incident": "R8-000123",
+    "emergency": False,
+    "outcome": "ok",
+    "ip": "10.0.0.5",
+    "prev_hash": chain.GENESIS,
+}
+VECTOR_BYTES = (
+    'lifeline-audit/1\n[1,"2026-04-01T00:00:00.123456Z",4,"demo-paramedic","paramedic","埼玉東部消防組合 加須消防署",'
+    '"加須1号救急車 端末","scan.view",1,1,"emergency_summary","意識障害","R8-000123",0,"ok","10.0.0.5",'
+    '"0000000000000000000000000000000000000000000000000000000000000000"]'
+).encode()
 
 
 def test_canonical_encoding_is_the_documented_one():
@@ -46,11 +63,18 @@ text_values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_char
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(purpose=text_values, device=text_values, person=st.one_of(st.none(), st.integers(1, 2**31 - 1)), emergency=st.booleans())
+@given(
+    purpose=text_values,
+    device=text_values,
+    person=st.one_of(st.none(), st.integers(1, 2**31 - 1)),
+    emergency=st.booleans(),
+)
 def test_the_database_builds_the_same_bytes_as_python(connection, purpose, device, person, emergency):
     """verify reads the canonical bytes as the database builds them; they must equal what append hashed."""
     savepoint = connection.begin_nested()
-    event = audit.append(engine=connection, action="person.view", purpose=purpose, device=device, person_id=person, emergency=emergency)
+    event = audit.append(
+        engine=connection, action="person.view", purpose=purpose, device=device, person_id=person, emergency=emergency
+    )
     query = SQLITE_QUERY if connection.dialect.name == "sqlite" else POSTGRES_QUERY
     row = connection.exec_driver_sql(query.replace("ORDER BY", f"WHERE seq = {event.seq} ORDER BY")).one()
     assert bytes(row[4]) == chain.payload(chain.record_values(event))
@@ -133,7 +157,9 @@ def test_a_tampered_archive_names_the_record(scratch, tmp_path, every):
     assert report.first_broken.seq == 6 and report.first_broken.kind == "changed"
     del lines[3]  # seq 7 removed as well
     (tmp_path / "seg.jsonl").write_text("\n".join(lines) + "\n")
-    assert {(p.seq, p.kind) for p in verify_archive(tmp_path / "seg.jsonl", keys=audit_keys().public_keys()).problems} >= {(6, "changed"), (7, "missing")}
+    assert {
+        (p.seq, p.kind) for p in verify_archive(tmp_path / "seg.jsonl", keys=audit_keys().public_keys()).problems
+    } >= {(6, "changed"), (7, "missing")}
 
 
 def test_export_needs_checkpoints_at_both_ends(scratch, tmp_path, every):
@@ -162,11 +188,14 @@ def test_cli_verify_export_and_archive(scratch, tmp_path, every):
     assert "checkpoint seq" in scratch.cli("audit", "checkpoint").stdout
 
 
-@pytest.mark.parametrize("tamper, seq, words", [
-    ("UPDATE auditevent SET purpose = 'x' WHERE seq = 4", 4, "record changed"),
-    ("DELETE FROM auditevent WHERE seq = 6", 6, "record missing"),
-    ("UPDATE auditevent SET id = 1000 WHERE seq = 3", 3, "record renumbered"),
-])
+@pytest.mark.parametrize(
+    "tamper, seq, words",
+    [
+        ("UPDATE auditevent SET purpose = 'x' WHERE seq = 4", 4, "record changed"),
+        ("DELETE FROM auditevent WHERE seq = 6", 6, "record missing"),
+        ("UPDATE auditevent SET id = 1000 WHERE seq = 3", 3, "record renumbered"),
+    ],
+)
 def test_cli_verify_fails_and_names_the_first_broken_record(scratch, every, tamper, seq, words):
     every(1_000_000)
     add_events(scratch.engine, 8)
@@ -180,16 +209,21 @@ def test_cli_verify_fails_and_names_the_first_broken_record(scratch, every, tamp
     assert tuple(last) == ("audit.verify", "broken")
 
 
-@pytest.mark.skipif(not IS_POSTGRES, reason="parallel readers are PostgreSQL's (SQLite builds the bytes in this process)")
-@pytest.mark.parametrize("tamper", [
-    None,
-    "UPDATE auditevent SET purpose = 'x' WHERE seq = 4",  # the last record of a block
-    "UPDATE auditevent SET prev_hash = hash WHERE seq = 5",  # the first of the next
-    "DELETE FROM auditevent WHERE seq = 5",
-    "DELETE FROM auditevent WHERE seq BETWEEN 9 AND 12",  # a whole block gone
-    "DELETE FROM auditevent WHERE seq >= 19",  # the tail
-    "UPDATE auditevent SET id = 1000 WHERE seq = 13",
-])
+@pytest.mark.skipif(
+    not IS_POSTGRES, reason="parallel readers are PostgreSQL's (SQLite builds the bytes in this process)"
+)
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        None,
+        "UPDATE auditevent SET purpose = 'x' WHERE seq = 4",  # the last record of a block
+        "UPDATE auditevent SET prev_hash = hash WHERE seq = 5",  # the first of the next
+        "DELETE FROM auditevent WHERE seq = 5",
+        "DELETE FROM auditevent WHERE seq BETWEEN 9 AND 12",  # a whole block gone
+        "DELETE FROM auditevent WHERE seq >= 19",  # the tail
+        "UPDATE auditevent SET id = 1000 WHERE seq = 13",
+    ],
+)
 def test_parallel_readers_find_what_one_reader_finds(scratch, every, monkeypatch, tamper):
     """Blocks of 4 seqs over 3 readers: every boundary case reports exactly what one ordered query reports."""
     every(5)

@@ -1,6 +1,7 @@
 """Tamper evidence: change any field, delete or insert a record, rewrite history, cut the tail —
 ``audit verify`` fails and names the place. On SQLite and on PostgreSQL (triggers bypassed as a
 superuser would), in the test's rolled-back transaction; end to end through ``lifeline`` below."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,7 +36,9 @@ def _other(column: str, value):
         return value + 1_000_000
     if isinstance(value, int) or value is None:
         return (value or 0) + 1
-    return value + "x" if column not in ("kid", "signature") else value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    return (
+        value + "x" if column not in ("kid", "signature") else value[:-2] + ("AA" if not value.endswith("AA") else "BB")
+    )
 
 
 def _set(conn, table: str, column: str, seq: int, value) -> None:
@@ -45,7 +48,7 @@ def _set(conn, table: str, column: str, seq: int, value) -> None:
 
 def test_an_intact_log_verifies(db, connection, every):
     every(4)
-    add_events(connection, 9, emergency=True, incident="R8-000123", purpose="意識障害 \"引用\" \\ 𠮷")
+    add_events(connection, 9, emergency=True, incident="R8-000123", purpose='意識障害 "引用" \\ 𠮷')
     report = verify(connection)
     assert report.ok, [p.describe() for p in report.problems]
     assert report.records >= 9 and report.checkpoints >= 2
@@ -87,8 +90,12 @@ def test_a_deleted_record_is_named(connection):
 def test_a_record_appended_behind_the_writers_back_is_named(connection):
     events = add_events(connection, 2)
     last = events[-1]
-    forged = {c: getattr(last, c) for c in EVENT_COLUMNS} | {"id": last.seq + 1, "seq": last.seq + 1, "prev_hash": last.hash,
-                                                             "purpose": "forged"}
+    forged = {c: getattr(last, c) for c in EVENT_COLUMNS} | {
+        "id": last.seq + 1,
+        "seq": last.seq + 1,
+        "prev_hash": last.hash,
+        "purpose": "forged",
+    }
     forged["hash"] = chain.digest(AuditEvent(**forged))  # even with a correct hash
     connection.execute(AuditEvent.__table__.insert().values(**forged))
     report = verify(connection)
@@ -140,7 +147,10 @@ def test_a_cut_tail_is_detected_by_the_head_and_by_a_later_checkpoint(connection
     report = verify(connection)
     assert report.first_broken.seq == events[2].seq and report.first_broken.kind == "head"
     # Even when the head is moved back too, the signed checkpoint names a record that is gone.
-    connection.execute(text("UPDATE audithead SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": events[1].seq, "hash": events[1].hash})
+    connection.execute(
+        text("UPDATE audithead SET seq = :seq, hash = :hash WHERE id = 1"),
+        {"seq": events[1].seq, "hash": events[1].hash},
+    )
     report = verify(connection)
     assert [p.kind for p in report.problems] == ["checkpoint_beyond"] and report.first_broken.seq == events[-1].seq
 
@@ -155,13 +165,25 @@ def test_a_removed_checkpoint_is_detected_by_the_next(connection, every):
     assert report.first_broken.kind == "checkpoint_chain" and report.first_broken.seq == seqs[-1]
 
 
-@pytest.mark.parametrize("statement", ["UPDATE auditevent SET purpose = 'x'", "DELETE FROM auditevent",
-                                       "UPDATE auditcheckpoint SET hash = 'x'", "DELETE FROM auditreview"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE auditevent SET purpose = 'x'",
+        "DELETE FROM auditevent",
+        "UPDATE auditcheckpoint SET hash = 'x'",
+        "DELETE FROM auditreview",
+    ],
+)
 def test_the_database_refuses_updates_and_deletes(statement, connection, every, personas):
     every(1)
     add_events(connection, 1)
-    connection.execute(text("INSERT INTO auditreview (event_seq, kind, reviewer_user_id, reviewer_role, reviewed_at, note) "
-                            "VALUES (1, 'access', :user, 'doctor', CURRENT_TIMESTAMP, '')"), {"user": personas.doctor.id})
+    connection.execute(
+        text(
+            "INSERT INTO auditreview (event_seq, kind, reviewer_user_id, reviewer_role, reviewed_at, note) "
+            "VALUES (1, 'access', :user, 'doctor', CURRENT_TIMESTAMP, '')"
+        ),
+        {"user": personas.doctor.id},
+    )
     savepoint = connection.begin_nested()
     with pytest.raises(DBAPIError, match="append-only"):
         connection.execute(text(statement))

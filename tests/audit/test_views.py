@@ -1,4 +1,5 @@
 """The doctor's, the resident's and the admin's views of the log, and the staff statistics."""
+
 from __future__ import annotations
 
 import csv
@@ -56,9 +57,15 @@ def test_doctor_marks_reviewed_without_touching_the_event(personas, login, conne
     assert "URGENT" not in c.get("/doctor/access?unreviewed=1").text
     assert "未確認の緊急閲覧が" not in c.get("/doctor/access").text
     recorded = db.exec(select(AuditEvent).where(AuditEvent.action == "audit.review")).one()
-    assert (recorded.actor_user_id, recorded.person_id, recorded.fields) == (personas.doctor.id, personas.patient.id, f"seq={event.seq}")
+    assert (recorded.actor_user_id, recorded.person_id, recorded.fields) == (
+        personas.doctor.id,
+        personas.patient.id,
+        f"seq={event.seq}",
+    )
     # Without htmx: back to the list with the same filters.
-    again = c.post(f"/doctor/access/{event.seq}/review", data={"back": "emergency=1&x=<script>"}, follow_redirects=False)
+    again = c.post(
+        f"/doctor/access/{event.seq}/review", data={"back": "emergency=1&x=<script>"}, follow_redirects=False
+    )
     assert again.status_code == 303 and again.headers["location"] == "/doctor/access?emergency=1&x=%3Cscript%3E"
 
 
@@ -69,12 +76,21 @@ def test_doctor_cannot_review_or_see_a_non_patient(personas, login, connection):
 
 
 def test_resident_sees_organisation_time_and_reason_but_no_crew_name(personas, login, connection, db):
-    crew_view(connection, personas.patient, emergency=True, purpose="呼吸が苦しい", incident="R8-000777", username="kazo-crew-7")
+    crew_view(
+        connection,
+        personas.patient,
+        emergency=True,
+        purpose="呼吸が苦しい",
+        incident="R8-000777",
+        username="kazo-crew-7",
+    )
     crew_view(connection, personas.other_person, purpose="OTHER-HOUSEHOLD")
     r = login(personas.resident).get("/me/access")
     assert r.status_code == 200
     page = r.text
-    assert "埼玉東部消防組合 加須消防署（救急隊員）" in page and "救急の現場でカードを読み取り、救急情報を見ました" in page
+    assert (
+        "埼玉東部消防組合 加須消防署（救急隊員）" in page and "救急の現場でカードを読み取り、救急情報を見ました" in page
+    )
     assert "呼吸が苦しい" in page and "R8-000777" in page and "同意なしの緊急閲覧" in page
     assert "kazo-crew-7" not in page and "OTHER-HOUSEHOLD" not in page
     assert "名前ではなく、所属" in page  # the page says why names are not shown
@@ -94,11 +110,17 @@ def test_staff_changes_and_card_issue_are_recorded_and_shown_to_residents(person
     staff = login(personas.staff)
     before = head_seq(db)
     assert staff.post(f"/staff/persons/{personas.patient.id}/cards/issue", follow_redirects=False).status_code == 303
-    assert staff.post(f"/api/v1/persons/{personas.patient.id}/entries", json={"kind": "allergy", "text": "そば"}).status_code == 201
+    assert (
+        staff.post(
+            f"/api/v1/persons/{personas.patient.id}/entries", json={"kind": "allergy", "text": "そば"}
+        ).status_code
+        == 201
+    )
     new = db.exec(select(AuditEvent).where(AuditEvent.seq > before)).all()
     assert [(e.action, e.person_id, e.actor_user_id, e.outcome) for e in new] == [
         ("card.issue", personas.patient.id, personas.staff.id, "requested"),
-        ("person.add_entry", personas.patient.id, personas.staff.id, "requested")]
+        ("person.add_entry", personas.patient.id, personas.staff.id, "requested"),
+    ]
     page = login(personas.resident).get("/me/access").text
     assert "カードを発行しました" in page and "登録内容を更新しました" in page
 
@@ -133,7 +155,12 @@ def test_admin_search_and_audited_csv_export(personas, login, connection, db):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][0] == "連番" and len(rows) == 2 and rows[1][12] == "理由B" and rows[1][9] == personas.other_person.full_name
+    assert (
+        rows[0][0] == "連番"
+        and len(rows) == 2
+        and rows[1][12] == "理由B"
+        and rows[1][9] == personas.other_person.full_name
+    )
     export = db.exec(select(AuditEvent).where(AuditEvent.action == "audit.export")).one()
     assert export.actor_user_id == personas.admin.id and "username=other-crew" in export.fields
     assert f"-{export.seq}.csv" in r.headers["content-disposition"]  # the file names its own audit record
@@ -175,11 +202,26 @@ def test_odd_hours_flag_office_roles_once_per_night(personas, db, connection, mo
     monkeypatch.setattr(get_settings(), "audit_odd_hours_start", hour)
     monkeypatch.setattr(get_settings(), "audit_odd_hours_end", (hour + 1) % 24)
     for role, name in (("staff", "night-clerk"), ("staff", "night-clerk"), ("paramedic", "night-crew")):
-        audit.append(engine=connection, action="person.view", actor_user_id=hash(name) % 1000, actor_username=name,
-                     actor_role=role, person_id=personas.patient.id)
-    found = [a for a in anomalies.detect(session=db, settings=get_settings(), enrolled_devices=set()) if a.rule == "odd_hours"]
+        audit.append(
+            engine=connection,
+            action="person.view",
+            actor_user_id=hash(name) % 1000,
+            actor_username=name,
+            actor_role=role,
+            person_id=personas.patient.id,
+        )
+    found = [
+        a
+        for a in anomalies.detect(session=db, settings=get_settings(), enrolled_devices=set())
+        if a.rule == "odd_hours"
+    ]
     assert [(a.username, a.count) for a in found] == [("night-clerk", 2)]
-    assert anomalies._odd(2, 22, 6) and anomalies._odd(23, 22, 6) and not anomalies._odd(12, 22, 6) and anomalies._odd(3, 1, 5)
+    assert (
+        anomalies._odd(2, 22, 6)
+        and anomalies._odd(23, 22, 6)
+        and not anomalies._odd(12, 22, 6)
+        and anomalies._odd(3, 1, 5)
+    )
 
 
 def test_statistics_count_scans_per_fire_department_cards_and_kits(personas, login, connection, db, make):
@@ -189,10 +231,18 @@ def test_statistics_count_scans_per_fire_department_cards_and_kits(personas, log
 
     crew_view(connection, personas.patient)
     crew_view(connection, personas.patient)
-    audit.append(engine=connection, action="scan.view", actor_role="paramedic", organisation="行田市消防本部", person_id=personas.patient.id)
+    audit.append(
+        engine=connection,
+        action="scan.view",
+        actor_role="paramedic",
+        organisation="行田市消防本部",
+        person_id=personas.patient.id,
+    )
     make.consent(personas.patient)
     cards.issue(session=db, actor=FACTORY_ACTOR, person_id=personas.patient.id)
-    households.mark_kit_delivered(session=db, actor=FACTORY_ACTOR, household_id=personas.household.id, on=datetime.now(JST).date())
+    households.mark_kit_delivered(
+        session=db, actor=FACTORY_ACTOR, household_id=personas.household.id, on=datetime.now(JST).date()
+    )
     r = login(personas.staff).get("/staff/statistics")
     assert r.status_code == 200 and "<svg" in r.text and "月別の統計" in r.text
     from app.reports import stats
@@ -202,8 +252,9 @@ def test_statistics_count_scans_per_fire_department_cards_and_kits(personas, log
     assert this.scans.get("埼玉東部消防組合 加須消防署", 0) >= 2 and this.scans.get("行田市消防本部", 0) >= 1
     assert this.cards_issued >= 1 and this.kits_delivered >= 1
     first_month = this.start.month - 11
-    assert len(months) == 12 and months[0].start == (date(this.start.year, first_month, 1) if first_month > 0
-                                                      else date(this.start.year - 1, first_month + 12, 1))
+    assert len(months) == 12 and months[0].start == (
+        date(this.start.year, first_month, 1) if first_month > 0 else date(this.start.year - 1, first_month + 12, 1)
+    )
     assert login(personas.doctor).get("/staff/statistics").status_code == 403
 
 
@@ -218,9 +269,20 @@ def test_pages_read_in_english_too(personas, login, connection):
     assert "Mark as reviewed" in doctor.get("/doctor/access").text
 
 
-@pytest.mark.parametrize("query", ["date_from=0001-01-01&date_to=9999-12-31", "date_to=2026-02-30", "page=-1",
-                                   "page=99999999999999999999", "action=%00", "emergency=<script>", "person=%E2%80%AE",
-                                   "person=99999999999", "username=a%00b&outcome=%00&organisation=%00"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date_from=0001-01-01&date_to=9999-12-31",
+        "date_to=2026-02-30",
+        "page=-1",
+        "page=99999999999999999999",
+        "action=%00",
+        "emergency=<script>",
+        "person=%E2%80%AE",
+        "person=99999999999",
+        "username=a%00b&outcome=%00&organisation=%00",
+    ],
+)
 def test_odd_filters_are_ignored_not_errors(query, personas, login):
     assert login(personas.doctor).get(f"/doctor/access?{query}").status_code == 200
     assert login(personas.admin).get(f"/admin/audit?{query}").status_code == 200

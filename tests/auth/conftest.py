@@ -1,4 +1,5 @@
 """``lifeline users …`` in a real subprocess against a data directory of the test module's own."""
+
 import os
 import subprocess
 import sys
@@ -7,8 +8,15 @@ import pytest
 
 
 def run(args, data_dir, stdin=""):
-    env = {**os.environ, "LIFELINE_DATA_DIR": str(data_dir), "LIFELINE_DATABASE_URL": "", "LIFELINE_ENVIRONMENT": "development"}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "LIFELINE_DATA_DIR": str(data_dir),
+        "LIFELINE_DATABASE_URL": "",
+        "LIFELINE_ENVIRONMENT": "development",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")

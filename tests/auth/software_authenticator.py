@@ -5,6 +5,7 @@ It answers exactly what a browser hands the page after ``navigator.credentials.c
 server's real verification (py_webauthn) runs on it. The browser tests use Chromium's own
 virtual authenticator instead.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,10 +39,17 @@ class SoftwareAuthenticator:
     sign_count: int = 0
 
     def _client_data(self, kind: str, challenge: str, origin: str | None) -> bytes:
-        return json.dumps({"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": False}).encode()
+        return json.dumps(
+            {"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": False}
+        ).encode()
 
     def _auth_data(self, flags: int, rp_id: str | None, extra: bytes = b"") -> bytes:
-        return hashlib.sha256((rp_id or self.rp_id).encode()).digest() + bytes([flags]) + struct.pack(">I", self.sign_count) + extra
+        return (
+            hashlib.sha256((rp_id or self.rp_id).encode()).digest()
+            + bytes([flags])
+            + struct.pack(">I", self.sign_count)
+            + extra
+        )
 
     def _cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
@@ -52,10 +60,18 @@ class SoftwareAuthenticator:
         attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + self._cose_key()
         auth_data = self._auth_data(UP | UV | AT, rp_id, attested)
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        return {"id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
-                "response": {"clientDataJSON": b64url(self._client_data("webauthn.create", options["challenge"], origin)),
-                             "attestationObject": b64url(attestation), "transports": ["internal"]},
-                "clientExtensionResults": {}, "authenticatorAttachment": "platform"}
+        return {
+            "id": b64url(self.credential_id),
+            "rawId": b64url(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64url(self._client_data("webauthn.create", options["challenge"], origin)),
+                "attestationObject": b64url(attestation),
+                "transports": ["internal"],
+            },
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        }
 
     def get(self, options: dict, *, origin: str | None = None, rp_id: str | None = None, key=None) -> dict:
         """The answer to authentication options (``navigator.credentials.get``), signed with ``key`` (default: ours)."""
@@ -63,7 +79,16 @@ class SoftwareAuthenticator:
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
         auth_data = self._auth_data(UP | UV, rp_id)
         signature = (key or self.key).sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-        return {"id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
-                "response": {"clientDataJSON": b64url(client_data), "authenticatorData": b64url(auth_data),
-                             "signature": b64url(signature), "userHandle": None},
-                "clientExtensionResults": {}, "authenticatorAttachment": "platform"}
+        return {
+            "id": b64url(self.credential_id),
+            "rawId": b64url(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64url(client_data),
+                "authenticatorData": b64url(auth_data),
+                "signature": b64url(signature),
+                "userHandle": None,
+            },
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        }

@@ -1,4 +1,5 @@
 """The administrator's account page: add (initial password once), stop and restart, reset the second factor."""
+
 from __future__ import annotations
 
 import html
@@ -17,8 +18,17 @@ HOSTILE = "<script>alert(1)</script> & 福祉課"
 
 
 def _add(client: TestClient, **form):
-    return client.post("/admin/users", data={"role": "staff", "username": "kazo.sato", "display_name": "佐藤 花子",
-                                             "organisation": "加須市 福祉課", "practitioner_id": ""} | form)
+    return client.post(
+        "/admin/users",
+        data={
+            "role": "staff",
+            "username": "kazo.sato",
+            "display_name": "佐藤 花子",
+            "organisation": "加須市 福祉課",
+            "practitioner_id": "",
+        }
+        | form,
+    )
 
 
 def _password_on_page(text: str) -> str:
@@ -51,8 +61,11 @@ def test_admin_adds_a_staff_account_whose_initial_password_works_once_shown(app,
     # The new clerk signs in with it and is walked to the authenticator set-up.
     browser = TestClient(app, base_url="http://testserver")
     browser.get("/login")
-    r = browser.post("/login", data={"username": "kazo.sato", "password": password, "csrftoken": browser.cookies.get("csrftoken")},
-                     follow_redirects=False)
+    r = browser.post(
+        "/login",
+        data={"username": "kazo.sato", "password": password, "csrftoken": browser.cookies.get("csrftoken")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/login/enrol"
 
 
@@ -108,15 +121,21 @@ def test_stopping_an_account_ends_its_sessions_at_once_and_restarting_lets_it_ba
     assert all(s.revoked_at is not None for s in db.exec(select(AuthSession).where(AuthSession.user_id == staff.id)))
     browser = TestClient(app, base_url="http://testserver")
     browser.get("/login")
-    refused = browser.post("/login", data={"username": staff.username, "password": TEST_PASSWORD,
-                                           "csrftoken": browser.cookies.get("csrftoken")}, follow_redirects=False)
+    refused = browser.post(
+        "/login",
+        data={"username": staff.username, "password": TEST_PASSWORD, "csrftoken": browser.cookies.get("csrftoken")},
+        follow_redirects=False,
+    )
     assert refused.status_code == 401
 
     assert admin.post(f"/admin/users/{staff.id}/activate", follow_redirects=False).status_code == 303
     db.refresh(staff)
     assert staff.is_active
-    again = browser.post("/login", data={"username": staff.username, "password": TEST_PASSWORD,
-                                         "csrftoken": browser.cookies.get("csrftoken")}, follow_redirects=False)
+    again = browser.post(
+        "/login",
+        data={"username": staff.username, "password": TEST_PASSWORD, "csrftoken": browser.cookies.get("csrftoken")},
+        follow_redirects=False,
+    )
     assert again.status_code == 303 and again.headers["location"] == "/login/code"
     assert [e.purpose for e in _actions(db, "admin.user_deactivate")] == [f"admin page ({staff.username})"]
     assert len(_actions(db, "admin.user_activate")) == 1
@@ -139,7 +158,10 @@ def test_resetting_the_second_factor_for_a_person_who_lost_phone_and_codes(login
     admin = login(personas.admin)
     page = admin.get("/admin/users").text
     assert f'action="/admin/users/{doctor.id}/reset-2fa"' in page
-    assert admin.post(f"/admin/users/{doctor.id}/reset-2fa", follow_redirects=False).headers["location"] == "/admin/users?done=reset"
+    assert (
+        admin.post(f"/admin/users/{doctor.id}/reset-2fa", follow_redirects=False).headers["location"]
+        == "/admin/users?done=reset"
+    )
     db.refresh(doctor)
     assert doctor.totp_secret is None and doctor.totp_confirmed_at is None
     assert db.exec(select(RecoveryCode).where(RecoveryCode.user_id == doctor.id)).all() == []

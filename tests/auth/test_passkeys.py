@@ -4,6 +4,7 @@ code at sign-in; forged, replayed or foreign answers refused and counted; remove
 The ceremonies run through the real server checks (py_webauthn) against a software authenticator
 (tests/auth/software_authenticator.py); tests/browser/test_two_factor_ui.py does it in Chromium.
 """
+
 from __future__ import annotations
 
 import html
@@ -43,8 +44,11 @@ def _to_code_step(app, user) -> TestClient:
     """A fresh browser that has typed the password: it stands at the code page."""
     browser = TestClient(app, base_url="http://testserver")
     browser.get("/login")
-    r = browser.post("/login", data={"username": user.username, "password": TEST_PASSWORD,
-                                     "csrftoken": browser.cookies.get("csrftoken", "")}, follow_redirects=False)
+    r = browser.post(
+        "/login",
+        data={"username": user.username, "password": TEST_PASSWORD, "csrftoken": browser.cookies.get("csrftoken", "")},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/login/code"
     return browser
 
@@ -65,7 +69,10 @@ def test_staff_adds_a_passkey_and_signs_in_with_it_instead_of_the_code(client, a
     body = options.json()
     rp = passkeys.relying_party()
     assert body["rp"] == {"id": rp.id, "name": "Tone Lifeline"} and body["user"]["name"] == staff.username
-    assert "lifeline_webauthn=" in options.headers["set-cookie"] and "Path=/account/passkeys" in options.headers["set-cookie"]
+    assert (
+        "lifeline_webauthn=" in options.headers["set-cookie"]
+        and "Path=/account/passkeys" in options.headers["set-cookie"]
+    )
 
     key = _authenticator()
     added = _json_post(client, "/account/passkeys", {"name": HOSTILE_NAME, "credential": key.create(body)})
@@ -139,13 +146,21 @@ def test_hostile_registrations_get_a_clear_refusal(client, db, personas):
     # No options asked first: no challenge to answer.
     stale = _json_post(client, "/account/passkeys", {"name": "x", "credential": key.create({"challenge": "AAAA"})})
     assert stale.status_code == 422 and "時間切れ" in stale.json()["detail"]
-    for credential in ({}, {"id": "x", "response": {"clientDataJSON": "!!", "attestationObject": "@@"}},
-                       key.create({"challenge": "AAAA"})):  # the wrong challenge
+    for credential in (
+        {},
+        {"id": "x", "response": {"clientDataJSON": "!!", "attestationObject": "@@"}},
+        key.create({"challenge": "AAAA"}),
+    ):  # the wrong challenge
         _json_post(client, "/account/passkeys/options")
         refused = _json_post(client, "/account/passkeys", {"name": "x", "credential": credential})
-        assert refused.status_code == 422 and refused.json()["detail"] == "パスキーを登録できませんでした。もう一度お試しください。"
+        assert (
+            refused.status_code == 422
+            and refused.json()["detail"] == "パスキーを登録できませんでした。もう一度お試しください。"
+        )
     options = _json_post(client, "/account/passkeys/options").json()
-    wrong_origin = _json_post(client, "/account/passkeys", {"name": "x", "credential": key.create(options, origin="https://evil.example")})
+    wrong_origin = _json_post(
+        client, "/account/passkeys", {"name": "x", "credential": key.create(options, origin="https://evil.example")}
+    )
     assert wrong_origin.status_code == 422
     assert _json_post(client, "/account/passkeys", {"name": "x" * 201, "credential": {}}).status_code == 422
     assert _json_post(client, "/account/passkeys", {"name": "x", "credential": "not an object"}).status_code == 422
@@ -169,7 +184,14 @@ def test_passkeys_need_the_authenticator_first(client, db, make, role):
         web_sign_in(client, db, user)
     else:
         client.get("/login")
-        client.post("/login", data={"username": user.username, "password": TEST_PASSWORD, "csrftoken": client.cookies.get("csrftoken", "")})
+        client.post(
+            "/login",
+            data={
+                "username": user.username,
+                "password": TEST_PASSWORD,
+                "csrftoken": client.cookies.get("csrftoken", ""),
+            },
+        )
     refused = _json_post(client, "/account/passkeys/options")
     assert refused.status_code in (401, 403)
     assert "passkey-add" not in client.get("/account").text
@@ -195,7 +217,11 @@ def test_removing_a_passkey_and_resetting_the_second_factor(client, app, db, per
     assert len(_events(db, "auth.passkey_removed", staff)) == 1
 
     # The phone is lost: the reset of the second factor takes the passkeys with it.
-    reset = client.post("/account/two-factor/reset", data={"code": next_totp_code(db, staff), "csrftoken": token}, follow_redirects=False)
+    reset = client.post(
+        "/account/two-factor/reset",
+        data={"code": next_totp_code(db, staff), "csrftoken": token},
+        follow_redirects=False,
+    )
     assert reset.status_code == 303
     assert db.exec(select(Passkey).where(Passkey.user_id == staff.id)).all() == []
 

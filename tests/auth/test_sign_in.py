@@ -1,4 +1,5 @@
 """Sign-in: CSRF, wrong passwords, lock-out, sessions, bearer tokens (two factors: tests/auth/test_two_factor.py)."""
+
 import re
 from datetime import timedelta
 
@@ -24,7 +25,9 @@ def test_sign_in_page_is_japanese_and_has_csrf(client):
 
 def test_sign_in_without_csrf_token_is_refused(client, personas):
     client.get("/login")
-    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": personas.staff.username, "password": TEST_PASSWORD}, follow_redirects=False
+    )
     assert r.status_code == 403
     assert "再読み込み" in r.text
 
@@ -39,16 +42,29 @@ def test_staff_signs_in_and_gets_a_hardened_cookie(client, personas, db):
 
 def test_next_parameter_cannot_redirect_off_site(client, personas, db):
     token = _form_token(client)
-    r = client.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token, "next": "//evil.example/"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "username": personas.staff.username,
+            "password": TEST_PASSWORD,
+            "csrftoken": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/login/code"
-    r = client.post("/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False)
+    r = client.post(
+        "/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False
+    )
     assert r.headers["location"] == "/staff/"
 
 
 def test_wrong_password_then_lockout(client, personas, db):
     token = _form_token(client)
     for _ in range(5):
-        r = client.post("/login", data={"username": personas.staff.username, "password": "wrong password!", "csrftoken": token})
+        r = client.post(
+            "/login", data={"username": personas.staff.username, "password": "wrong password!", "csrftoken": token}
+        )
         assert r.status_code == 401
     assert "ユーザー名またはパスワードが違います" in r.text or "ロック" in r.text
     # Even the right password is refused while locked.
@@ -56,7 +72,11 @@ def test_wrong_password_then_lockout(client, personas, db):
     assert r.status_code == 401 and "ロック" in r.text
     db.refresh(personas.staff)
     assert personas.staff.locked_until is not None
-    failures = db.exec(select(AuditEvent).where(AuditEvent.action == "auth.login_failed", AuditEvent.actor_username == personas.staff.username)).all()
+    failures = db.exec(
+        select(AuditEvent).where(
+            AuditEvent.action == "auth.login_failed", AuditEvent.actor_username == personas.staff.username
+        )
+    ).all()
     assert len(failures) == 6
 
 
@@ -84,8 +104,14 @@ def test_sign_in_replaces_an_existing_session(client, personas, db):
 
 
 def test_api_token_flow(client, personas, db):
-    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD,
-                                                "totp": next_totp_code(db, personas.staff)})
+    r = client.post(
+        "/api/v1/auth/token",
+        data={
+            "username": personas.staff.username,
+            "password": TEST_PASSWORD,
+            "totp": next_totp_code(db, personas.staff),
+        },
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["token_type"] == "bearer" and body["expires_in"] > 0
@@ -94,7 +120,9 @@ def test_api_token_flow(client, personas, db):
     assert me["username"] == personas.staff.username and "password_hash" not in me
     assert api.get("/api/v1/households").status_code == 200
     # A web cookie token is not accepted as a bearer token and vice versa.
-    assert TestClient(client.app, cookies={"lifeline_session": body["access_token"]}).get("/api/v1/me").status_code == 401
+    assert (
+        TestClient(client.app, cookies={"lifeline_session": body["access_token"]}).get("/api/v1/me").status_code == 401
+    )
 
 
 def test_api_token_wrong_password(client, personas):
@@ -107,13 +135,21 @@ def test_a_name_with_a_nul_is_a_wrong_name_not_a_server_error(client, anonymous)
     r = client.post("/api/v1/auth/token", data={"username": "\x00", "password": "0"})
     assert r.status_code == 401 and r.json()["detail"] == "ユーザー名またはパスワードが違います"
     browser = anonymous()
-    page = browser.post("/login", data={"username": "staff\x00", "password": "x", "csrftoken": browser.cookies.get("csrftoken")})
+    page = browser.post(
+        "/login", data={"username": "staff\x00", "password": "x", "csrftoken": browser.cookies.get("csrftoken")}
+    )
     assert page.status_code == 401 and "ユーザー名またはパスワードが違います" in page.text
 
 
 def test_expired_and_disabled(client, personas, db):
-    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD,
-                                                "totp": next_totp_code(db, personas.staff)})
+    r = client.post(
+        "/api/v1/auth/token",
+        data={
+            "username": personas.staff.username,
+            "password": TEST_PASSWORD,
+            "totp": next_totp_code(db, personas.staff),
+        },
+    )
     bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert client.get("/api/v1/me", headers=bearer).status_code == 200
     record = db.exec(select(AuthSession).where(AuthSession.user_id == personas.staff.id)).first()
@@ -124,8 +160,14 @@ def test_expired_and_disabled(client, personas, db):
     personas.admin.is_active = False
     db.add(personas.admin)
     db.commit()
-    r = client.post("/api/v1/auth/token", data={"username": personas.admin.username, "password": TEST_PASSWORD,
-                                                "totp": next_totp_code(db, personas.admin)})
+    r = client.post(
+        "/api/v1/auth/token",
+        data={
+            "username": personas.admin.username,
+            "password": TEST_PASSWORD,
+            "totp": next_totp_code(db, personas.admin),
+        },
+    )
     assert r.status_code == 401
 
 
@@ -138,7 +180,13 @@ def test_english_is_available(client):
 def test_cookie_is_secure_behind_tls(app, personas, db):
     c = TestClient(app, base_url="https://lifeline.example")
     token = _form_token(c)
-    r = c.post("/login", data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token}, follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"username": personas.staff.username, "password": TEST_PASSWORD, "csrftoken": token},
+        follow_redirects=False,
+    )
     assert "lifeline_pending=" in r.headers["set-cookie"] and "Secure" in r.headers["set-cookie"]
-    r = c.post("/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False)
+    r = c.post(
+        "/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False
+    )
     assert "lifeline_session=" in r.headers["set-cookie"] and "Secure" in r.headers["set-cookie"]

@@ -1,4 +1,5 @@
 """Two-factor sign-in: enrolment, the code step, lock-out, replays, recovery codes, the API, residents."""
+
 from __future__ import annotations
 
 import html
@@ -21,12 +22,17 @@ def _csrf(client: TestClient) -> str:
 
 
 def _password_step(client: TestClient, user, password: str = TEST_PASSWORD):
-    return client.post("/login", data={"username": user.username, "password": password, "csrftoken": _csrf(client)},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"username": user.username, "password": password, "csrftoken": _csrf(client)},
+        follow_redirects=False,
+    )
 
 
 def _code_step(client: TestClient, code: str):
-    return client.post("/login/code", data={"code": code, "csrftoken": client.cookies.get("csrftoken", "")}, follow_redirects=False)
+    return client.post(
+        "/login/code", data={"code": code, "csrftoken": client.cookies.get("csrftoken", "")}, follow_redirects=False
+    )
 
 
 def _events(db, action: str, user) -> list[AuditEvent]:
@@ -88,7 +94,9 @@ def test_code_step_signs_in_and_audits_without_the_code(client, personas, db):
     _password_step(client, personas.doctor)
     code = next_totp_code(db, personas.doctor)
     r = _code_step(client, code)
-    assert r.status_code == 303 and r.headers["location"] == "/doctor/" and "lifeline_session=" in r.headers["set-cookie"]
+    assert (
+        r.status_code == 303 and r.headers["location"] == "/doctor/" and "lifeline_session=" in r.headers["set-cookie"]
+    )
     logins = _events(db, "auth.login", personas.doctor)
     assert [e.outcome for e in logins] == ["pending", "ok"]
     for event in db.exec(select(AuditEvent)):
@@ -234,14 +242,25 @@ def test_regenerating_recovery_codes_needs_a_code(login, personas, db):
 def test_sign_out_everywhere(app, login, personas, db):
     here, there = login(personas.doctor), login(personas.doctor)
     api = TestClient(app, base_url="http://testserver")
-    token = api.post("/api/v1/auth/token", data={"username": personas.doctor.username, "password": TEST_PASSWORD,
-                                                 "totp": next_totp_code(db, personas.doctor)}).json()["access_token"]
+    token = api.post(
+        "/api/v1/auth/token",
+        data={
+            "username": personas.doctor.username,
+            "password": TEST_PASSWORD,
+            "totp": next_totp_code(db, personas.doctor),
+        },
+    ).json()["access_token"]
     r = here.post("/account/signout-all", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?notice=signed_out"
     for c in (here, there):
         assert c.get("/doctor/", follow_redirects=False).status_code == 303
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
-    assert db.exec(select(AuthSession).where(AuthSession.user_id == personas.doctor.id, AuthSession.revoked_at.is_(None))).all() == []
+    assert (
+        db.exec(
+            select(AuthSession).where(AuthSession.user_id == personas.doctor.id, AuthSession.revoked_at.is_(None))
+        ).all()
+        == []
+    )
     assert len(_events(db, "auth.signout_all", personas.doctor)) == 1
 
 
@@ -266,28 +285,33 @@ def test_password_change_rules_and_sessions(app, login, personas, db):
     fresh = TestClient(app, base_url="http://testserver")
     assert web_sign_in(fresh, db, personas.staff, password="kazo-2026-tone").headers["location"] == "/staff/"
     assert {e.action for e in db.exec(select(AuditEvent).where(AuditEvent.actor_user_id == personas.staff.id))} >= {
-        "auth.password_changed", "auth.signout_all"}
+        "auth.password_changed",
+        "auth.signout_all",
+    }
 
 
-@pytest.mark.parametrize(("password", "second_factor", "ok"), [
-    ("mihon-2026", True, True),          # 8+ mixed, with two factors
-    ("mihon-2026", False, False),        # … but not alone
-    ("kazo-2026", True, False),          # the city's name and a year: guessed in 10^7 tries
-    ("kazo-lifeline-2026", False, True),  # 13+ mixed
-    ("abcdefghijklmnop", False, False),  # letters only, however long
-    ("1234567890123", False, False),     # digits only
-    ("P@ssw0rd2024!", True, False),      # a common password dressed up
-    ("1qaz2wsx", True, False),           # a keyboard walk
-    ("Qwerty123", True, False),
-    ("ひまわりの庭で猫が2匹ねている", False, True),  # a Japanese passphrase with a digit
-    ("aaaa1111aaaa1111", False, False),  # repeats
-    ("staff-member-2026", True, False),  # contains the user name
-    ("Ｐａｓｓｗｏｒｄ１２３", True, False),  # full width is no disguise (NFKC)
-    ("sakura2026", True, False),         # a common word and a year
-    ("lifeline2026", True, False),       # the service's own name and a year
-    ("Kp7x-Qm2R-aB3c-Xy9z", True, True),  # an initial password of app.auth.accounts
-    ("x" * 200 + "7", False, False),     # long but one repeated character (zxcvbn reads the first 72)
-])
+@pytest.mark.parametrize(
+    ("password", "second_factor", "ok"),
+    [
+        ("mihon-2026", True, True),  # 8+ mixed, with two factors
+        ("mihon-2026", False, False),  # … but not alone
+        ("kazo-2026", True, False),  # the city's name and a year: guessed in 10^7 tries
+        ("kazo-lifeline-2026", False, True),  # 13+ mixed
+        ("abcdefghijklmnop", False, False),  # letters only, however long
+        ("1234567890123", False, False),  # digits only
+        ("P@ssw0rd2024!", True, False),  # a common password dressed up
+        ("1qaz2wsx", True, False),  # a keyboard walk
+        ("Qwerty123", True, False),
+        ("ひまわりの庭で猫が2匹ねている", False, True),  # a Japanese passphrase with a digit
+        ("aaaa1111aaaa1111", False, False),  # repeats
+        ("staff-member-2026", True, False),  # contains the user name
+        ("Ｐａｓｓｗｏｒｄ１２３", True, False),  # full width is no disguise (NFKC)
+        ("sakura2026", True, False),  # a common word and a year
+        ("lifeline2026", True, False),  # the service's own name and a year
+        ("Kp7x-Qm2R-aB3c-Xy9z", True, True),  # an initial password of app.auth.accounts
+        ("x" * 200 + "7", False, False),  # long but one repeated character (zxcvbn reads the first 72)
+    ],
+)
 def test_password_rules(password, second_factor, ok):
     from app.auth import passwords
     from app.core.errors import Invalid

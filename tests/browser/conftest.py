@@ -7,6 +7,7 @@ PostgreSQL), so it never sees the rolled-back transactions of the other tests.
 
 A missing Chromium fails these tests (it is never a skip): ``make test`` installs it.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,9 @@ def _lifeline_command() -> list[str]:
 
 
 def _run_cli(args: list[str], *, env, cwd, input=None, check=True) -> subprocess.CompletedProcess:
-    result = subprocess.run(_lifeline_command() + args, env=env, cwd=cwd, input=input, text=True,
-                            capture_output=True, timeout=180)
+    result = subprocess.run(
+        _lifeline_command() + args, env=env, cwd=cwd, input=input, text=True, capture_output=True, timeout=180
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"lifeline {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -139,7 +141,9 @@ def _drop_postgres_database(admin: str, live_url: str) -> None:
     from sqlalchemy.engine import make_url
 
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(make_url(live_url).database)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(make_url(live_url).database))
+        )
 
 
 def _wait_until_healthy(server: LiveServer) -> None:
@@ -155,7 +159,9 @@ def _wait_until_healthy(server: LiveServer) -> None:
         except OSError as exc:
             last_error = exc
         time.sleep(0.2)
-    raise AssertionError(f"lifeline serve did not answer /healthz in {START_TIMEOUT_S}s ({last_error}):\n{server.log_tail()}")
+    raise AssertionError(
+        f"lifeline serve did not answer /healthz in {START_TIMEOUT_S}s ({last_error}):\n{server.log_tail()}"
+    )
 
 
 def password_step(page, username: str, password: str, *, path: str = "/login") -> None:
@@ -167,8 +173,9 @@ def password_step(page, username: str, password: str, *, path: str = "/login") -
 
 
 @contextmanager
-def running_server(data_dir: Path, *, db_suffix: str, settings: dict[str, str] | None = None,
-                   host: str = "127.0.0.1") -> Iterator[LiveServer]:
+def running_server(
+    data_dir: Path, *, db_suffix: str, settings: dict[str, str] | None = None, host: str = "127.0.0.1"
+) -> Iterator[LiveServer]:
     """``lifeline demo`` then ``lifeline serve`` on a free port, with its own data dir and database
     (and ``settings``: more LIFELINE_* variables). ``host`` is the name the browser uses (it always
     listens on 127.0.0.1): "localhost" where a host name is needed, as WebAuthn refuses IP addresses."""
@@ -180,19 +187,32 @@ def running_server(data_dir: Path, *, db_suffix: str, settings: dict[str, str] |
     url = f"http://{host}:{port}"
     # The test process's own LIFELINE_* settings (set by tests/conftest.py) must not leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-    env |= {"LIFELINE_ENVIRONMENT": "development", "LIFELINE_DATA_DIR": str(data_dir),
-            "LIFELINE_DATABASE_URL": database_url, "LIFELINE_PUBLIC_URL": url, "PYTHONUNBUFFERED": "1"}
+    env |= {
+        "LIFELINE_ENVIRONMENT": "development",
+        "LIFELINE_DATA_DIR": str(data_dir),
+        "LIFELINE_DATABASE_URL": database_url,
+        "LIFELINE_PUBLIC_URL": url,
+        "PYTHONUNBUFFERED": "1",
+    }
     # The whole suite enrols devices and signs in from 127.0.0.1 many times a minute against one
     # server; the limits themselves are proven in tests/core/test_ratelimit.py.
-    env |= {f"LIFELINE_RATE_LIMIT_{name}": "10000/minute" for name in ("SIGN_IN", "SIGN_IN_USER", "CODE", "SCAN", "CARD_PAGE")}
+    env |= {
+        f"LIFELINE_RATE_LIMIT_{name}": "10000/minute"
+        for name in ("SIGN_IN", "SIGN_IN_USER", "CODE", "SCAN", "CARD_PAGE")
+    }
     env |= settings or {}
     demo = _run_cli(["demo"], env=env, cwd=data_dir)
     logins = json.loads((data_dir / "demo-logins.json").read_text())
     log_path = data_dir / "server.log"
     server = LiveServer(url=url, data_dir=data_dir, env=env, logins=logins, demo_output=demo.stdout, log_path=log_path)
     with log_path.open("w") as log:
-        server.process = subprocess.Popen(_lifeline_command() + ["serve", "--host", "127.0.0.1", "--port", str(port)],
-                                          env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
+        server.process = subprocess.Popen(
+            _lifeline_command() + ["serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_healthy(server)
         yield server
@@ -218,9 +238,11 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="package")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package. "
-                    "Run `make test` (it installs it as root) or `apt-get install chromium fonts-noto-cjk`.",
-                    pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package. "
+            "Run `make test` (it installs it as root) or `apt-get install chromium fonts-noto-cjk`.",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -232,6 +254,7 @@ def browser():
 @dataclass
 class BrowserEvents:
     """What happened besides rendering; each page checks these when its test ends."""
+
     dialogs: list[str] = field(default_factory=list)
     dialog_answers: list[bool] = field(default_factory=list)  # a test's answers to come (True: OK); otherwise dismissed
     page_errors: list[str] = field(default_factory=list)
@@ -254,8 +277,13 @@ def _check_response(response, events: BrowserEvents) -> None:
 
 
 def _open_page(request, browser, live_server: LiveServer, events: BrowserEvents, viewport: dict):
-    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=viewport,
-                                  base_url=live_server.url, has_touch=viewport == TABLET)
+    context = browser.new_context(
+        locale="ja-JP",
+        timezone_id="Asia/Tokyo",
+        viewport=viewport,
+        base_url=live_server.url,
+        has_touch=viewport == TABLET,
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
 
@@ -309,8 +337,10 @@ def pytest_runtest_makereport(item, call):
 def doc_screenshot():
     """``doc_screenshot(page, name)`` refreshes docs/images/NAME.png, only when
     LIFELINE_UPDATE_SCREENSHOTS=1 (a normal test run never touches the repository)."""
+
     def _save(page, name: str, *, full_page: bool = False) -> None:
         if os.environ.get("LIFELINE_UPDATE_SCREENSHOTS") == "1":
             DOC_IMAGES.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(DOC_IMAGES / f"{name}.png"), full_page=full_page)
+
     return _save

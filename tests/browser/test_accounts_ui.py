@@ -1,5 +1,6 @@
 """Account management in Chromium: an administrator adds a clerk, hands over the initial password,
 the clerk signs in and replaces it, and the administrator stops the account again."""
+
 from __future__ import annotations
 
 import re
@@ -56,9 +57,14 @@ def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser, browser
     row.get_by_role("button", name=f"{username} を停止").click()
     expect(row).to_contain_text("有効")
     row.get_by_role("button", name=f"{username} を停止").click()
-    expect(page.get_by_role("status")).to_have_text("アカウントを停止しました。ログイン中の端末もすべてログアウトしました。")
+    expect(page.get_by_role("status")).to_have_text(
+        "アカウントを停止しました。ログイン中の端末もすべてログアウトしました。"
+    )
     expect(page.get_by_role("row").filter(has_text=username)).to_contain_text("停止中")
-    assert browser_events.dialogs == [f"confirm: {username} を停止します。ログイン中の端末もすべてログアウトします。よろしいですか？"] * 2
+    assert (
+        browser_events.dialogs
+        == [f"confirm: {username} を停止します。ログイン中の端末もすべてログアウトします。よろしいですか？"] * 2
+    )
 
     clerk.reload()
     expect(clerk).to_have_url(re.compile(r"/login\?next="))

@@ -1,6 +1,7 @@
 """The access log through a real browser: a doctor reviews accesses to their patients, a resident
 sees who viewed the household's records, an admin searches, exports and verifies, staff see the
 monthly statistics. Against the live demo service (tests/browser/conftest.py)."""
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,25 @@ print(audit.append(engine=engine, person_id=person_id, household_id=household_id
 
 def crew_view(live_server, ref: str, **fields) -> int:
     """A crew member of 加須消防署 viewed the demo person ``ref`` (as POST /api/v1/scans records it)."""
-    spec = {"ref": ref, "action": "scan.view", "actor_username": "kazo-crew-12", "actor_role": "paramedic",
-            "organisation": "埼玉東部消防組合 加須消防署", "device": "加須1号救急車 端末", "fields": "emergency_summary",
-            "incident": "R8-004711", "purpose": "意識障害"} | fields
-    result = subprocess.run([sys.executable, "-c", _SEED, json.dumps(spec)], env=live_server.env, cwd=live_server.data_dir,
-                            capture_output=True, text=True, timeout=60)
+    spec = {
+        "ref": ref,
+        "action": "scan.view",
+        "actor_username": "kazo-crew-12",
+        "actor_role": "paramedic",
+        "organisation": "埼玉東部消防組合 加須消防署",
+        "device": "加須1号救急車 端末",
+        "fields": "emergency_summary",
+        "incident": "R8-004711",
+        "purpose": "意識障害",
+    } | fields
+    result = subprocess.run(
+        [sys.executable, "-c", _SEED, json.dumps(spec)],
+        env=live_server.env,
+        cwd=live_server.data_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return int(result.stdout.strip())
 

@@ -3,6 +3,7 @@
 letter code → sign in → change a medication → the fresh sheet PDF shows it → the EMS summary
 shows it as resident-reported → the family doctor confirms it → the EMS summary shows it as confirmed.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,14 +42,26 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _python(live_server, *args: str) -> str:
-    result = subprocess.run([sys.executable, *args], env=live_server.env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, *args], env=live_server.env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
 def _http(live_server, path: str, *, json_body=None, form=None, headers=None) -> dict:
-    data = json.dumps(json_body).encode() if json_body is not None else urllib.parse.urlencode(form).encode() if form else None
-    kind = {"Content-Type": "application/json"} if json_body is not None else {"Content-Type": "application/x-www-form-urlencoded"}
+    data = (
+        json.dumps(json_body).encode()
+        if json_body is not None
+        else urllib.parse.urlencode(form).encode()
+        if form
+        else None
+    )
+    kind = (
+        {"Content-Type": "application/json"}
+        if json_body is not None
+        else {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     request = urllib.request.Request(live_server.url + path, data=data, headers=kind | (headers or {}), method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -56,13 +69,19 @@ def _http(live_server, path: str, *, json_body=None, form=None, headers=None) ->
 
 def _crew_scanner(live_server):
     """A paramedic signed in on a freshly enrolled device; returns scan(qr) → the server's answer."""
-    code = json.loads(_python(live_server, "-m", LIVE_OPS, "device-code", f"住民テスト端末 {secrets.token_hex(2)}"))["code"]
+    code = json.loads(_python(live_server, "-m", LIVE_OPS, "device-code", f"住民テスト端末 {secrets.token_hex(2)}"))[
+        "code"
+    ]
     device_token = _http(live_server, "/api/v1/devices/enroll", json_body={"code": code})["device_token"]
     username, password = live_server.login("paramedic")
     device = {"X-Lifeline-Device": device_token}
-    token = _http(live_server, "/api/v1/auth/token", form={"username": username, "password": password}, headers=device)["access_token"]
+    token = _http(live_server, "/api/v1/auth/token", form={"username": username, "password": password}, headers=device)[
+        "access_token"
+    ]
     headers = device | {"Authorization": f"Bearer {token}"}
-    return lambda qr: _http(live_server, "/api/v1/scans", json_body={"qr": qr, "incident": "R8-007", "reason": "呼吸苦"}, headers=headers)
+    return lambda qr: _http(
+        live_server, "/api/v1/scans", json_body={"qr": qr, "incident": "R8-007", "reason": "呼吸苦"}, headers=headers
+    )
 
 
 def _medication(summary: dict, text: str) -> dict:

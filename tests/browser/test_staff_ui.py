@@ -1,4 +1,5 @@
 """The staff registry UI through a real browser against the real service (demo data loaded)."""
+
 from __future__ import annotations
 
 import re
@@ -186,8 +187,18 @@ def test_language_switch_to_english(page: Page, live_server):
 def test_wrong_password_and_lockout(page: Page, live_server):
     username = f"lockout-{secrets.token_hex(3)}"
     password = f"Correct-{secrets.token_urlsafe(12)}"
-    live_server.cli("users", "add", "--role", "staff", "--username", username, "--password-stdin",
-                    "--display-name", "ロック試験 職員", input=password + "\n")
+    live_server.cli(
+        "users",
+        "add",
+        "--role",
+        "staff",
+        "--username",
+        username,
+        "--password-stdin",
+        "--display-name",
+        "ロック試験 職員",
+        input=password + "\n",
+    )
 
     alert = page.get_by_role("alert")
     for attempt in range(5):

@@ -1,5 +1,6 @@
 """Two-factor sign-in in Chromium: a new staff member sets up the authenticator as they would with a
 phone, then adds a passkey (Chromium's virtual authenticator) and signs in with it instead of the code."""
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,18 @@ pytestmark = pytest.mark.browser
 
 def test_staff_sets_up_the_authenticator_and_signs_in_with_it(page: Page, live_server):
     username, password = f"tfa-{secrets.token_hex(3)}", f"Kazo-{secrets.token_urlsafe(12)}"
-    live_server.cli("users", "add", "--role", "staff", "--username", username, "--password-stdin",
-                    "--display-name", "二要素 試験", input=password + "\n")
+    live_server.cli(
+        "users",
+        "add",
+        "--role",
+        "staff",
+        "--username",
+        username,
+        "--password-stdin",
+        "--display-name",
+        "二要素 試験",
+        input=password + "\n",
+    )
 
     password_step(page, username, password)
     expect(page).to_have_url(re.compile(r"/login/enrol$"))
@@ -85,24 +96,46 @@ def localhost_page(request, browser, localhost_server, browser_events):
 def test_staff_adds_a_passkey_and_signs_in_with_it(localhost_page: Page, localhost_server):
     page, server = localhost_page, localhost_server
     username, password = f"pk-{secrets.token_hex(3)}", f"Kazo-{secrets.token_urlsafe(12)}"
-    server.cli("users", "add", "--role", "staff", "--username", username, "--password-stdin",
-               "--display-name", "パスキー 試験", input=password + "\n")
+    server.cli(
+        "users",
+        "add",
+        "--role",
+        "staff",
+        "--username",
+        username,
+        "--password-stdin",
+        "--display-name",
+        "パスキー 試験",
+        input=password + "\n",
+    )
     password_step(page, username, password)
     server.second_step(page, username)  # sets up the authenticator first (recovery codes come with it)
 
     # The computer's own authenticator (fingerprint, face or PIN), as Chromium simulates it.
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})["authenticatorId"]
+    authenticator = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )["authenticatorId"]
 
     page.goto("/account")
     expect(page.get_by_text("登録されたパスキーはありません。")).to_be_visible()
     page.get_by_label("このパスキーの名前").fill("福祉課の事務用PC <b>&")
     page.get_by_role("button", name="この端末のパスキーを追加する").click()
     expect(page).to_have_url(re.compile(r"/account\?passkey=added#passkeys$"))
-    expect(page.get_by_role("status")).to_have_text("パスキーを登録しました。次のログインから、確認コードの代わりに使えます。")
+    expect(page.get_by_role("status")).to_have_text(
+        "パスキーを登録しました。次のログインから、確認コードの代わりに使えます。"
+    )
     expect(page.get_by_role("cell", name="福祉課の事務用PC <b>&", exact=True)).to_be_visible()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(credentials) == 1 and credentials[0]["rpId"] == "localhost"
@@ -120,7 +153,9 @@ def test_staff_adds_a_passkey_and_signs_in_with_it(localhost_page: Page, localho
     password_step(page, username, password)
     cdp.send("WebAuthn.clearCredentials", {"authenticatorId": authenticator})
     page.get_by_role("button", name="パスキーで確認してログイン").click()
-    expect(page.get_by_role("alert")).to_have_text("パスキーの操作がキャンセルされたか、時間切れになりました。", timeout=70_000)
+    expect(page.get_by_role("alert")).to_have_text(
+        "パスキーの操作がキャンセルされたか、時間切れになりました。", timeout=70_000
+    )
     page.locator("#f-code").fill(server.totp_code(username))
     page.get_by_role("button", name="確認してログイン", exact=True).click()
     expect(page).to_have_url(re.compile(r"/staff/$"))

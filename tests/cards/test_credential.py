@@ -1,4 +1,5 @@
 """Issuing, printing, verifying and revoking card credentials with a real key store on disk."""
+
 from __future__ import annotations
 
 import base64
@@ -62,7 +63,7 @@ def test_every_single_byte_change_is_rejected(card, keystore):
     keys = keystore.verification_keys()
     for index in range(len(card.cose)):
         for value in {card.cose[index] ^ 0x01, card.cose[index] ^ 0x80, 0x00, 0xFF} - {card.cose[index]}:
-            changed = card.cose[:index] + bytes([value]) + card.cose[index + 1:]
+            changed = card.cose[:index] + bytes([value]) + card.cose[index + 1 :]
             result = verify(qr_from(changed), keys=keys, revocations=None, now=NOW)
             assert result.status is not Status.GENUINE, (index, value)
 
@@ -89,11 +90,15 @@ def _random_inputs(valid: str, rng: random.Random):
     for round_ in range(10_000):
         kind = round_ % 5
         if kind == 0:
-            yield "".join(chr(rng.randrange(0x110000)) for _ in range(rng.randrange(60))).encode("utf-8", "replace").decode("utf-8", "replace")
+            yield (
+                "".join(chr(rng.randrange(0x110000)) for _ in range(rng.randrange(60)))
+                .encode("utf-8", "replace")
+                .decode("utf-8", "replace")
+            )
         elif kind == 1:
             yield bytes(rng.randrange(256) for _ in range(rng.randrange(300))).decode("latin-1")
         elif kind == 2:
-            yield prefix + str(rng.randrange(1, 10**rng.randrange(1, 300)))
+            yield prefix + str(rng.randrange(1, 10 ** rng.randrange(1, 300)))
         elif kind == 3:
             # Random bytes behind a plausible COSE_Sign1 start reach the CBOR decoder.
             body = bytes([0xD2, 0x84, 0x49]) + bytes(rng.randrange(256) for _ in range(rng.randrange(120)))
@@ -107,7 +112,7 @@ def _random_inputs(valid: str, rng: random.Random):
 
 def test_ten_thousand_random_inputs_never_raise_and_are_never_genuine(card, keystore):
     keys = keystore.verification_keys()
-    signed_part = card.text[card.text.index("/C/"):]
+    signed_part = card.text[card.text.index("/C/") :]
     statuses = set()
     for text in _random_inputs(card.text, random.Random(4711)):
         result = verify(text, keys=keys, revocations=None, now=NOW)
@@ -119,7 +124,13 @@ def test_ten_thousand_random_inputs_never_raise_and_are_never_genuine(card, keys
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(), st.binary().map(lambda b: b.decode("latin-1")), st.from_regex(r"\AHTTPS://[A-Z.]{1,30}/C/[0-9]{0,300}\Z")))
+@given(
+    text=st.one_of(
+        st.text(),
+        st.binary().map(lambda b: b.decode("latin-1")),
+        st.from_regex(r"\AHTTPS://[A-Z.]{1,30}/C/[0-9]{0,300}\Z"),
+    )
+)
 def test_hypothesis_text_never_raises(keystore, text):
     assert check(text, keystore).status in set(Status)
 
@@ -211,7 +222,14 @@ def test_jwks_shape(keystore):
     keystore.set_not_after(kid=keystore.list()[0].kid, not_after=NOW + 10)
     old, new = keystore.public_jwks()["keys"]
     assert set(new) == {"kty", "crv", "x", "y", "kid", "alg", "use", "nbf", "active"}
-    assert (new["kty"], new["crv"], new["alg"], new["use"], new["active"], new["nbf"]) == ("EC", "P-256", "ES256", "sig", True, NOW)
+    assert (new["kty"], new["crv"], new["alg"], new["use"], new["active"], new["nbf"]) == (
+        "EC",
+        "P-256",
+        "ES256",
+        "sig",
+        True,
+        NOW,
+    )
     assert len(b64url_decode(new["kid"])) == 4 and len(b64url_decode(new["x"])) == 32
     assert old["exp"] == NOW + 10 and old["active"] is False
     json.dumps(keystore.public_jwks())
@@ -250,19 +268,30 @@ def test_claims_are_validated_before_signing(bad):
         CardClaims(**{"card_id": b"12345678", "serial": 1, "issued_at": NOW, **bad})
 
 
-@pytest.mark.parametrize("base_url", ["https://host/path", "https://host?x=1", "https://under_score.jp", "https://user@host"])
+@pytest.mark.parametrize(
+    "base_url", ["https://host/path", "https://host?x=1", "https://under_score.jp", "https://user@host"]
+)
 def test_base_url_must_fit_alphanumeric_mode(base_url):
     with pytest.raises(Invalid):
         qr_prefix(base_url=base_url)
 
 
-@pytest.mark.parametrize("jwks", [{}, {"keys": "x"}, {"keys": [{"kty": "RSA"}]}, {"keys": [{"kty": "EC", "crv": "P-256", "kid": "AA", "x": "AA", "y": "AA"}]}])
+@pytest.mark.parametrize(
+    "jwks",
+    [
+        {},
+        {"keys": "x"},
+        {"keys": [{"kty": "RSA"}]},
+        {"keys": [{"kty": "EC", "crv": "P-256", "kid": "AA", "x": "AA", "y": "AA"}]},
+    ],
+)
 def test_unusable_jwks_is_refused(jwks):
     with pytest.raises(Invalid):
         KeySet.from_jwks(jwks)
 
 
 # --- revocation list -----------------------------------------------------------------------
+
 
 def _entries(card_id: bytes) -> list[RevocationEntry]:
     return [
@@ -323,7 +352,15 @@ def test_revocation_list_must_be_signed_by_the_active_key(keystore):
     assert verify_revocation_document(fresh, keystore.verification_keys()).version == 2
 
 
-@pytest.mark.parametrize("bad", [dict(reason="deceased"), dict(reason="superseded"), dict(reason="cancelled", superseded_by_serial=2), dict(superseded_by_serial=1)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(reason="deceased"),
+        dict(reason="superseded"),
+        dict(reason="cancelled", superseded_by_serial=2),
+        dict(superseded_by_serial=1),
+    ],
+)
 def test_revocation_entries_are_validated(bad):
     fields = {"card_id": b"\x03" * 8, "serial": 1, "reason": "superseded", "superseded_by_serial": 2, **bad}
     if bad.get("reason") == "superseded":

@@ -1,4 +1,5 @@
 """The browser verifier (ems_pwa/js/credential.js), run in Node, passes the vectors and agrees with Python."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ RUNNER = ROOT / "ems_pwa" / "js" / "test" / "verify_vectors.mjs"
 def run_node(vector_dir: Path) -> dict:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node (>= 20) is required to test the browser verifier; install it (Debian: apt-get install nodejs)")
+        pytest.fail(
+            "node (>= 20) is required to test the browser verifier; install it (Debian: apt-get install nodejs)"
+        )
     done = subprocess.run([node, str(RUNNER), str(vector_dir)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.stderr == "", done.stderr
     assert done.returncode in (0, 1), done.stdout
@@ -37,7 +40,9 @@ def committed_report() -> dict:
     return run_node(VECTOR_DIR)
 
 
-@pytest.mark.parametrize("index", range(len(CREDENTIALS["vectors"])), ids=[v["description"] for v in CREDENTIALS["vectors"]])
+@pytest.mark.parametrize(
+    "index", range(len(CREDENTIALS["vectors"])), ids=[v["description"] for v in CREDENTIALS["vectors"]]
+)
 def test_js_credential_vector_matches_expected_and_python(index):
     vector = CREDENTIALS["vectors"][index]
     js = committed_report()["files"]["card-credentials.json"][index]
@@ -46,7 +51,9 @@ def test_js_credential_vector_matches_expected_and_python(index):
     assert js["actual"] == python_result(vector)
 
 
-@pytest.mark.parametrize("index", range(len(DOCUMENTS["documents"])), ids=[v["description"] for v in DOCUMENTS["documents"]])
+@pytest.mark.parametrize(
+    "index", range(len(DOCUMENTS["documents"])), ids=[v["description"] for v in DOCUMENTS["documents"]]
+)
 def test_js_revocation_vector_matches_expected_and_python(index):
     vector = DOCUMENTS["documents"][index]
     js = committed_report()["files"]["revocation-documents.json"][index]
@@ -64,7 +71,7 @@ def _mutants(valid_qr: str, cose: bytes, rng: random.Random) -> list[str]:
     texts = []
     for index in range(len(cose)):
         for mask in (0x01, 0x80):
-            changed = cose[:index] + bytes([cose[index] ^ mask]) + cose[index + 1:]
+            changed = cose[:index] + bytes([cose[index] ^ mask]) + cose[index + 1 :]
             texts.append(prefix + str(int.from_bytes(changed, "big")))
     alphabet = "0123456789ABCXYZ:/.?#-_ %\x00é"
     for _ in range(400):
@@ -74,7 +81,7 @@ def _mutants(valid_qr: str, cose: bytes, rng: random.Random) -> list[str]:
         if operation == "delete":
             del text[position]
         else:
-            text[position:position + (operation == "replace")] = rng.choice(alphabet)
+            text[position : position + (operation == "replace")] = rng.choice(alphabet)
         texts.append("".join(text))
     return texts
 
@@ -89,7 +96,14 @@ def test_python_and_js_agree_on_mutated_credentials(tmp_path):
     vectors = []
     for text in _mutants(valid["qr"], cose, random.Random(20260105)):
         result = verify(text, keys=keys, revocations=revocations, now=valid["now"]).as_dict()
-        vectors.append({"description": repr(text), "qr": text, "now": valid["now"], "expected": {name: result[name] for name in FIELDS}})
+        vectors.append(
+            {
+                "description": repr(text),
+                "qr": text,
+                "now": valid["now"],
+                "expected": {name: result[name] for name in FIELDS},
+            }
+        )
     mutants = {**CREDENTIALS, "vectors": vectors}
     (tmp_path / "mutants.json").write_text(json.dumps(mutants), encoding="utf-8")
     report = run_node(tmp_path)

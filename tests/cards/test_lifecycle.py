@@ -1,4 +1,5 @@
 """Card lifecycle against the real database and key store: issue, reissue, revoke, publish."""
+
 import time
 
 import pytest
@@ -23,7 +24,12 @@ def holder(make):
 
 
 def _check(db, text):
-    return verify(text, keys=cards.keystore().verification_keys(), revocations=cards.revocation_list(session=db), now=int(time.time()))
+    return verify(
+        text,
+        keys=cards.keystore().verification_keys(),
+        revocations=cards.revocation_list(session=db),
+        now=int(time.time()),
+    )
 
 
 def test_issue_needs_consent_and_is_unique(make, db):
@@ -67,7 +73,12 @@ def test_withdrawing_consent_revokes_the_card(holder, login, personas, db):
     card = cards.issue(session=db, actor=FACTORY_ACTOR, person_id=holder.id)
     version = cards.revocation_version(session=db)
     c = login(personas.staff)
-    assert c.post(f"/staff/persons/{holder.id}/consent/withdraw", data={"reason": "本人の申し出"}, follow_redirects=False).status_code == 303
+    assert (
+        c.post(
+            f"/staff/persons/{holder.id}/consent/withdraw", data={"reason": "本人の申し出"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     db.refresh(card)
     assert card.status == CardStatus.revoked and card.revoke_reason == RevokeReason.consent_withdrawn
     result = _check(db, card.qr_text)
@@ -78,9 +89,15 @@ def test_withdrawing_consent_revokes_the_card(holder, login, personas, db):
 def test_death_or_moving_revokes_the_card(holder, login, personas, db):
     card = cards.issue(session=db, actor=FACTORY_ACTOR, person_id=holder.id)
     c = login(personas.staff)
-    form = {"family_name": holder.family_name, "given_name": holder.given_name, "family_name_kana": holder.family_name_kana,
-            "given_name_kana": holder.given_name_kana, "birth_date": holder.birth_date.isoformat(), "status": "deceased",
-            "version": str(holder.version)}
+    form = {
+        "family_name": holder.family_name,
+        "given_name": holder.given_name,
+        "family_name_kana": holder.family_name_kana,
+        "given_name_kana": holder.given_name_kana,
+        "birth_date": holder.birth_date.isoformat(),
+        "status": "deceased",
+        "version": str(holder.version),
+    }
     r = c.post(f"/staff/persons/{holder.id}/edit", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text
     db.refresh(card)
@@ -93,8 +110,16 @@ def test_staff_ui_issue_reissue_revoke(holder, login, personas, db):
     page = c.get(f"/staff/persons/{holder.id}").text
     current = cards.current(session=db, person_id=holder.id)
     assert current.card_number in page and "有効" in page
-    assert c.post(f"/staff/persons/{holder.id}/cards/reissue", data={"reason": "damaged"}, follow_redirects=False).status_code == 303
-    assert c.post(f"/staff/persons/{holder.id}/cards/revoke", data={"reason": "moved"}, follow_redirects=False).status_code == 303
+    assert (
+        c.post(
+            f"/staff/persons/{holder.id}/cards/reissue", data={"reason": "damaged"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    assert (
+        c.post(f"/staff/persons/{holder.id}/cards/revoke", data={"reason": "moved"}, follow_redirects=False).status_code
+        == 303
+    )
     page = c.get(f"/staff/persons/{holder.id}").text
     assert "有効なカードはありません" in page and "破損" in page and "転出" in page
     bad = c.post(f"/staff/persons/{holder.id}/cards/revoke", data={"reason": "nonsense"})

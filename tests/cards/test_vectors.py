@@ -1,4 +1,5 @@
 """The Python verifiers pass every shared test vector (tests/vectors/), which stay reproducible."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,7 +35,12 @@ def python_document_result(document: object) -> dict:
         verified = verify_revocation_document(document, KeySet.from_jwks(DOCUMENTS["keys"]))
     except InvalidRevocationDocument:
         return {"status": "invalid"}
-    return {"status": "valid", "version": verified.version, "issuedAt": verified.issued_at, "entries": len(verified.entries)}
+    return {
+        "status": "valid",
+        "version": verified.version,
+        "issuedAt": verified.issued_at,
+        "entries": len(verified.entries),
+    }
 
 
 @pytest.mark.parametrize("vector", CREDENTIALS["vectors"], ids=[v["description"] for v in CREDENTIALS["vectors"]])
@@ -51,8 +57,22 @@ def test_vectors_cover_every_status_and_the_required_cases():
     statuses = {vector["expected"]["status"] for vector in CREDENTIALS["vectors"]}
     assert statuses == {"genuine", "revoked", "forged", "expired", "unknown_key", "malformed"}
     descriptions = " ".join(vector["description"] for vector in CREDENTIALS["vectors"])
-    for case in ("same kid", "protected header", "payload:", "signature:", "newer card exists", "expiry",
-                 "unknown kid", "truncated", "wrong prefix", "lower-case", "trailing garbage", "query string", "empty string", "binary junk"):
+    for case in (
+        "same kid",
+        "protected header",
+        "payload:",
+        "signature:",
+        "newer card exists",
+        "expiry",
+        "unknown kid",
+        "truncated",
+        "wrong prefix",
+        "lower-case",
+        "trailing garbage",
+        "query string",
+        "empty string",
+        "binary junk",
+    ):
         assert case in descriptions, case
 
 
@@ -65,4 +85,6 @@ def test_generator_reproduces_the_committed_vectors(tmp_path):
     finally:
         del sys.modules[spec.name]
     for written in generator.write(tmp_path):
-        assert written.read_bytes() == (VECTOR_DIR / written.name).read_bytes(), f"{written.name} is stale: run tests/vectors/generate.py"
+        assert written.read_bytes() == (VECTOR_DIR / written.name).read_bytes(), (
+            f"{written.name} is stale: run tests/vectors/generate.py"
+        )

@@ -1,4 +1,5 @@
 """Every Japanese UI message has an English translation, and English mode really is English."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -7,9 +8,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_message_has_english():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "i18n_catalog.py"), "--check"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, "untranslated messages (run scripts/i18n_catalog.py and fill app/locale/en.po):\n" + result.stdout
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "i18n_catalog.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, (
+        "untranslated messages (run scripts/i18n_catalog.py and fill app/locale/en.po):\n" + result.stdout
+    )
 
 
 def test_english_mode_translates_pages_and_errors(login, personas):

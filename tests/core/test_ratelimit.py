@@ -2,6 +2,7 @@
 
 Limits are on in every test (conftest resets the counters); here they are lowered so a few requests reach them.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,6 @@ def limits(monkeypatch):
             monkeypatch.setattr(settings, f"rate_limit_{name}", value)
 
     return _set
-
-
 
 
 def _assert_limited_page(response):
@@ -75,14 +74,25 @@ def test_api_token_endpoint_answers_a_json_problem(anonymous, limits):
     limits(sign_in="2/minute")
     client = anonymous()
     for _ in range(2):
-        assert client.post("/api/v1/auth/token", data={"username": "nobody", "password": "wrong password!"}).status_code == 401
-    _assert_limited_problem(client.post("/api/v1/auth/token", data={"username": "nobody", "password": "wrong password!"}))
+        assert (
+            client.post("/api/v1/auth/token", data={"username": "nobody", "password": "wrong password!"}).status_code
+            == 401
+        )
+    _assert_limited_problem(
+        client.post("/api/v1/auth/token", data={"username": "nobody", "password": "wrong password!"})
+    )
 
 
 def test_resident_code_sign_in_is_limited(anonymous, limits):
     limits(code="2/minute")
     client = anonymous()
-    form = {"code": "ABCD-EFGH-JKMN", "birth_date": "昭和15年3月2日", "username": "mihon", "password": "x", "password2": "x"}
+    form = {
+        "code": "ABCD-EFGH-JKMN",
+        "birth_date": "昭和15年3月2日",
+        "username": "mihon",
+        "password": "x",
+        "password2": "x",
+    }
     for _ in range(2):
         assert client.post("/me/start", data=form).status_code in (401, 422)
     _assert_limited_page(client.post("/me/start", data=form))
@@ -145,7 +155,12 @@ def test_fhir_token_endpoint_is_limited_per_address(app, limits):
     limits(fhir="2/minute")
     with TestClient(app, base_url="http://testserver") as http:
         for _ in range(2):
-            assert http.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "nothing")).status_code == 401
+            assert (
+                http.post(
+                    "/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "nothing")
+                ).status_code
+                == 401
+            )
         r = http.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=("nobody", "nothing"))
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert r.json()["resourceType"] == "OperationOutcome"

@@ -1,4 +1,5 @@
 """Security headers on representative pages, no inline script or style anywhere, CSRF on every unsafe route."""
+
 from __future__ import annotations
 
 import base64
@@ -37,7 +38,13 @@ def _directives(policy: str) -> dict[str, list[str]]:
 
 def test_pages_answer_as_expected(pages):
     assert {name: r.status_code for name, r in pages.items()} == {
-        "staff page": 200, "EMS app": 200, "FHIR endpoint": 200, "JSON API": 200, "error page": 404, "API docs": 200}
+        "staff page": 200,
+        "EMS app": 200,
+        "FHIR endpoint": 200,
+        "JSON API": 200,
+        "error page": 404,
+        "API docs": 200,
+    }
 
 
 def test_content_security_policy_has_no_unsafe_inline_and_forbids_framing(pages):
@@ -81,7 +88,10 @@ def test_hsts_when_the_request_came_over_https(app, personas, db):
     with TestClient(app, base_url="https://testserver") as https:
         for path in ("/login", "/ems/", "/fhir/r4/metadata", "/no-such-page"):
             assert https.get(path).headers["strict-transport-security"] == HSTS, path
-        assert https.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).headers["strict-transport-security"] == HSTS
+        assert (
+            https.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).headers["strict-transport-security"]
+            == HSTS
+        )
 
 
 def test_hsts_when_settings_say_a_tls_proxy_is_in_front(app, monkeypatch):
@@ -111,13 +121,24 @@ INLINE = [
 def test_templates_and_the_ems_app_have_no_inline_script_or_style():
     files = [*(ROOT_DIR / "templates").rglob("*.html"), *(ROOT_DIR / "ems_pwa").glob("*.html")]
     assert len(files) > 20
-    found = [f"{path.relative_to(ROOT_DIR)}: {what}" for path in files for pattern, what in INLINE if pattern.search(path.read_text())]
+    found = [
+        f"{path.relative_to(ROOT_DIR)}: {what}"
+        for path in files
+        for pattern, what in INLINE
+        if pattern.search(path.read_text())
+    ]
     assert not found, found
 
 
 def test_the_ems_app_sets_no_style_or_markup_from_script():
-    scripts = [p for p in (ROOT_DIR / "ems_pwa" / "js").rglob("*.js") if "vendor" not in p.parts and "test" not in p.parts]
-    found = [p.name for p in scripts if re.search(r"\.innerHTML\s*=|setAttribute\(\s*['\"]style|\.style\.cssText", p.read_text())]
+    scripts = [
+        p for p in (ROOT_DIR / "ems_pwa" / "js").rglob("*.js") if "vendor" not in p.parts and "test" not in p.parts
+    ]
+    found = [
+        p.name
+        for p in scripts
+        if re.search(r"\.innerHTML\s*=|setAttribute\(\s*['\"]style|\.style\.cssText", p.read_text())
+    ]
     assert not found, found
 
 
@@ -150,8 +171,11 @@ def test_bearer_requests_without_cookies_are_exempt_by_design(app, personas, db)
     """API clients hold no cookie a browser could send along, so there is nothing to forge."""
     token, _ = auth.start_session(session=db, user=personas.staff, kind="api")
     with TestClient(app, base_url="http://testserver") as api:
-        r = api.post("/api/v1/households", json={"address_line": "見本町2-2", "postal_code": "347-0000"},
-                     headers={"Authorization": f"Bearer {token}"})
+        r = api.post(
+            "/api/v1/households",
+            json={"address_line": "見本町2-2", "postal_code": "347-0000"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 201, r.text
         assert not api.cookies.get("lifeline_session")
         # ...and no CSRF token cookie either; a page does.
@@ -167,17 +191,24 @@ def test_sign_in_and_first_resident_sign_in_are_protected_even_without_cookies(a
             assert r.status_code == 403 and CSRF_REFUSED in r.text, path
 
 
-@pytest.mark.parametrize("body, content_type", [
-    (b"username=\xff\xfe&csrftoken=1", "application/x-www-form-urlencoded"),
-    (b"csrftoken=%E3%81%82", "application/x-www-form-urlencoded"),
-    (b"--x\r\n", "multipart/form-data; boundary=x"),
-    (b"a", "multipart/form-data"),
-    (b"--x--\r\n", "multipart/form-data;boundary=x"),
-])
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"username=\xff\xfe&csrftoken=1", "application/x-www-form-urlencoded"),
+        (b"csrftoken=%E3%81%82", "application/x-www-form-urlencoded"),
+        (b"--x\r\n", "multipart/form-data; boundary=x"),
+        (b"a", "multipart/form-data"),
+        (b"--x--\r\n", "multipart/form-data;boundary=x"),
+    ],
+)
 def test_hostile_bodies_are_refused_not_crashed(app, body, content_type):
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
         client.get("/login")
         r = client.post("/login", content=body, headers={"content-type": content_type})
         assert r.status_code == 403 and CSRF_REFUSED in r.text
-        r = client.post("/login", content=b"a=1", headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": "é".encode("latin-1")})
+        r = client.post(
+            "/login",
+            content=b"a=1",
+            headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": "é".encode("latin-1")},
+        )
         assert r.status_code == 403

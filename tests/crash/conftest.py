@@ -4,6 +4,7 @@ killed with SIGKILL once its work is demonstrably under way, then restarted and 
 The database is an SQLite file, or a fresh PostgreSQL database when ``LIFELINE_TEST_DATABASE_URL``
 points at PostgreSQL (tests/scratch.py); the same tests run on both.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,19 +37,35 @@ class Instance:
 
     def __post_init__(self):
         base = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-        self.env = base | {"LIFELINE_DATA_DIR": str(self.data_dir), "LIFELINE_DATABASE_URL": self.url,
-                           "LIFELINE_ENVIRONMENT": "test", "LIFELINE_PUBLIC_URL": "https://ll.city.kazo.lg.jp"}
+        self.env = base | {
+            "LIFELINE_DATA_DIR": str(self.data_dir),
+            "LIFELINE_DATABASE_URL": self.url,
+            "LIFELINE_ENVIRONMENT": "test",
+            "LIFELINE_PUBLIC_URL": "https://ll.city.kazo.lg.jp",
+        }
 
     def run(self, *args: str, **env) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "lifeline"), *args], cwd=ROOT_DIR, env=self.env | env, capture_output=True,
-                              text=True, timeout=DEADLINE_SECONDS)
+        return subprocess.run(
+            [str(BIN / "lifeline"), *args],
+            cwd=ROOT_DIR,
+            env=self.env | env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE_SECONDS,
+        )
 
     def start(self, *args: str, **env) -> subprocess.Popen:
         return self._popen([str(BIN / "lifeline"), *args], env)
 
     def python(self, *args: str, **env) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, *args], cwd=ROOT_DIR, env=self.env | env, capture_output=True,
-                              text=True, timeout=DEADLINE_SECONDS)
+        return subprocess.run(
+            [sys.executable, *args],
+            cwd=ROOT_DIR,
+            env=self.env | env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE_SECONDS,
+        )
 
     def start_python(self, *args: str, **env) -> subprocess.Popen:
         return self._popen([sys.executable, *args], env)
@@ -58,7 +75,9 @@ class Instance:
         self.data_dir.parent.joinpath("logs").mkdir(exist_ok=True)
         log = self.data_dir.parent / "logs" / f"{time.monotonic_ns()}.log"
         with open(log, "w") as out:
-            proc = subprocess.Popen(argv, cwd=ROOT_DIR, env=self.env | env, stdout=out, stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.Popen(
+                argv, cwd=ROOT_DIR, env=self.env | env, stdout=out, stderr=subprocess.STDOUT, text=True
+            )
         proc.log = log
         return proc
 

@@ -1,5 +1,6 @@
 """kill -9 while processes append to the audit log: the hash chain verifies, without gap or fork,
 and appending goes on from where it stopped."""
+
 from __future__ import annotations
 
 from tests.crash.conftest import kill_when
@@ -13,7 +14,9 @@ def assert_chain_whole(instance) -> int:
     assert verify.returncode == 0 and "OK:" in verify.stdout, verify.stdout + verify.stderr
     head = instance.scalar("SELECT seq FROM audithead")
     # No gap (every number up to the head) and no fork (one record per number).
-    assert instance.rows("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM auditevent") == [(head, head, 1, head)]
+    assert instance.rows("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM auditevent") == [
+        (head, head, 1, head)
+    ]
     return head
 
 
@@ -22,8 +25,17 @@ def test_kill_9_during_audit_appends_leaves_a_chain_that_verifies(instance):
     # Two appenders race for the head; one is killed mid-stream, the other runs to its end.
     survivor = instance.start_python("-m", "tests.crash.appender", "400", **CHECKPOINTS)
     victim = instance.start_python("-m", "tests.crash.appender", "100000", **CHECKPOINTS)
-    kill_when(victim, lambda: (instance.scalar("SELECT count(*) FROM auditevent WHERE actor_username = :who",
-                                               who=f"crew-{victim.pid}") or 0) > 150, "the appender writing records")
+    kill_when(
+        victim,
+        lambda: (
+            (
+                instance.scalar("SELECT count(*) FROM auditevent WHERE actor_username = :who", who=f"crew-{victim.pid}")
+                or 0
+            )
+            > 150
+        ),
+        "the appender writing records",
+    )
     assert survivor.wait(timeout=180) == 0, survivor.log.read_text()
     head = assert_chain_whole(instance)
     assert head >= 400 + 150

@@ -1,5 +1,6 @@
 """kill -9 during ``lifeline print kits --all``: no PDF at its final name, no kit marked printed,
 no access code stored; the next run says so, removes the partial file and prints everything."""
+
 from __future__ import annotations
 
 import signal
@@ -64,4 +65,3 @@ def test_a_second_print_to_the_same_file_is_refused_while_the_first_runs(instanc
             first.wait()
     assert out.exists() and not part.exists()
     assert instance.scalar("SELECT count(*) FROM card WHERE printed_at IS NOT NULL") == 300
-

@@ -5,6 +5,7 @@ own data directory and database), reusing that package's helpers; it gets a data
 so that the two live servers of a full run never share one. Chromium runs with a fake camera
 that films a printed demo card: the CR80 PDF from ``card_printing``, rasterised (fake_camera.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, LiveServer, running_server
-from tests.browser.conftest import pytest_runtest_makereport  # noqa: F401  (screenshots of failed tests)
+from tests.browser.conftest import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    LiveServer,
+    pytest_runtest_makereport,  # noqa: F401  (screenshots of failed tests)
+    running_server,
+)
 from tests.ems import fake_camera
 
 PHONE = {"width": 360, "height": 640}
@@ -36,8 +44,14 @@ class EmsServer:
 
     def ops(self, *args: str):
         """Run tests/ems/live_ops.py against the live server's database and keys; its JSON answer."""
-        done = subprocess.run([sys.executable, "-m", "tests.ems.live_ops", *args], env=self.live.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.ems.live_ops", *args],
+            env=self.live.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -58,7 +72,9 @@ def demo_card(ems_server, tmp_path_factory) -> dict:
     pdf = folder / "cards.pdf"
     card = ems_server.ops("issue-card", CARD_PERSON)
     # The DESIGN.md command, as the city prints them: the household's cards, one CR80 card per page.
-    ems_server.live.cli("print", "cards", "--household", str(card["household_id"]), "--layout", "cr80", "--out", str(pdf))
+    ems_server.live.cli(
+        "print", "cards", "--household", str(card["household_id"]), "--layout", "cr80", "--out", str(pdf)
+    )
     frame = fake_camera.frame_with(fake_camera.card_from_pdf(pdf, card["qr_text"]))
     frame.save(folder / "frame.png")
     card["video"] = str(fake_camera.write_y4m(frame, folder / "card.y4m"))
@@ -72,8 +88,11 @@ def ems_browser(demo_card):
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package.", pytrace=False)
     from playwright.sync_api import sync_playwright
 
-    camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-              f"--use-file-for-fake-video-capture={demo_card['video']}"]
+    camera = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={demo_card['video']}",
+    ]
     # Lets a test cut the service worker's own network too (context.route sees its requests); read
     # by the Playwright driver when it starts, so set only around this driver's start.
     previous = os.environ.get(SW_EVENTS)
@@ -100,8 +119,15 @@ def new_phone(request, ems_browser, ems_server):
     contexts, errors = [], []
 
     def _open(**options):
-        settings = {"viewport": PHONE, "locale": "ja-JP", "timezone_id": "Asia/Tokyo", "base_url": ems_server.url,
-                    "permissions": ["camera"], "has_touch": True, "service_workers": "allow"} | options
+        settings = {
+            "viewport": PHONE,
+            "locale": "ja-JP",
+            "timezone_id": "Asia/Tokyo",
+            "base_url": ems_server.url,
+            "permissions": ["camera"],
+            "has_touch": True,
+            "service_workers": "allow",
+        } | options
         context = ems_browser.new_context(**settings)
         context.set_default_timeout(20_000)
         contexts.append(context)
@@ -134,15 +160,19 @@ def enroll_and_sign_in(page, ems_server: EmsServer, device_name: str) -> dict:
     page.locator("#signin-password").fill(password)
     page.get_by_role("button", name="ログイン").click()
     # The scan screen, or already the result: the fake camera films the card from the start.
-    page.wait_for_function("() => ['scan', 'result'].includes(document.body.dataset.screen)")  # a function: CSP forbids eval
+    page.wait_for_function(
+        "() => ['scan', 'result'].includes(document.body.dataset.screen)"
+    )  # a function: CSP forbids eval
     return device
 
 
 @pytest.fixture
 def crew_phone(new_phone, ems_server, request):
     """``crew_phone(**options)`` → an enrolled phone with a signed-in crew member (the camera starts scanning)."""
+
     def _open(**options):
         page = new_phone(**options)
         enroll_and_sign_in(page, ems_server, f"テスト端末 {request.node.name}"[:100])
         return page
+
     return _open

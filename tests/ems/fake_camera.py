@@ -5,6 +5,7 @@ real printed one: the CR80 PDF from ``card_printing`` rasterised with pypdfium2,
 the camera (filling most of the frame, on a dark table). Without a PDF, a plain card with the QR
 drawn by segno stands in.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,7 +18,7 @@ CARD_MM = (85.6, 54.0)
 
 
 def card_from_pdf(pdf: Path, qr_text: str, *, dpi: int = 600) -> Image.Image:
-    """The printed card front whose QR code reads ``qr_text`` (a household's PDF has several cards, fronts and backs)."""
+    """The printed card front whose QR code reads ``qr_text`` (a household's PDF has several, fronts and backs)."""
     import pypdfium2
     import zxingcpp
 

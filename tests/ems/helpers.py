@@ -1,4 +1,5 @@
 """Enrolled devices for tests: paramedics only work on one (app.devices.deps.ParamedicOnDevice)."""
+
 from __future__ import annotations
 
 from sqlmodel import Session, select
@@ -16,7 +17,9 @@ def new_device(db: Session, name: str = "加須1号救急車 端末") -> tuple[D
     """A device with a fresh one-time code: (device, code). Names are unique among devices in use,
     so a test's second device of the same name is numbered (``加須1号救急車 端末 2``)."""
     taken = set(db.exec(select(Device.name).where(Device.disabled_at.is_(None))))
-    unique = next(candidate for n in range(1, len(taken) + 2) if (candidate := name if n == 1 else f"{name} {n}") not in taken)
+    unique = next(
+        candidate for n in range(1, len(taken) + 2) if (candidate := name if n == 1 else f"{name} {n}") not in taken
+    )
     return devices.create(session=db, actor=FACTORY_ACTOR, data=DeviceCreate(name=unique, organisation=FIRE_DEPARTMENT))
 
 

@@ -4,6 +4,7 @@ Run as ``python -m tests.ems.live_ops COMMAND …`` with the live server's envir
 ``LIFELINE_*`` variables), so that cards are signed with the live server's key and devices land in
 its database. Prints JSON. Not a test module.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,13 @@ def _person(session: Session, ref: str) -> Person:
 
 def _card(card, session: Session) -> dict:
     person = session.get(Person, card.person_id)
-    return {"qr_text": card.qr_text, "card_number": card.card_number, "card_id": card.card_id, "serial": card.serial,
-            "household_id": person.household_id}
+    return {
+        "qr_text": card.qr_text,
+        "card_number": card.card_number,
+        "card_id": card.card_id,
+        "serial": card.serial,
+        "household_id": person.household_id,
+    }
 
 
 def issue_card(session: Session, ref: str) -> dict:
@@ -52,7 +58,9 @@ def reissue(session: Session, ref: str) -> dict:
 
 
 def device_code(session: Session, name: str) -> dict:
-    device, code = devices.create(session=session, actor=ACTOR, data=DeviceCreate(name=name, organisation=FIRE_DEPARTMENT))
+    device, code = devices.create(
+        session=session, actor=ACTOR, data=DeviceCreate(name=name, organisation=FIRE_DEPARTMENT)
+    )
     return {"device_id": device.id, "code": code}
 
 
@@ -63,8 +71,12 @@ def disable(session: Session, device_id: str) -> dict:
 
 def new_crew_account(session: Session, username: str) -> dict:
     """A crew member's account as an administrator makes it: with an initial password to replace."""
-    user, password = accounts.create(session=session, data=accounts.AccountCreate(
-        role=Role.paramedic, username=username, display_name="試験 救急隊員", organisation=FIRE_DEPARTMENT))
+    user, password = accounts.create(
+        session=session,
+        data=accounts.AccountCreate(
+            role=Role.paramedic, username=username, display_name="試験 救急隊員", organisation=FIRE_DEPARTMENT
+        ),
+    )
     return {"username": user.username, "password": password}
 
 
@@ -73,8 +85,14 @@ def audit(session: Session, action: str) -> list[dict]:
     return [e.model_dump(mode="json", exclude={"hash", "prev_hash"}) for e in events]
 
 
-COMMANDS = {"issue-card": issue_card, "reissue": reissue, "device-code": device_code, "disable": disable, "audit": audit,
-            "new-crew-account": new_crew_account}
+COMMANDS = {
+    "issue-card": issue_card,
+    "reissue": reissue,
+    "device-code": device_code,
+    "disable": disable,
+    "audit": audit,
+    "new-crew-account": new_crew_account,
+}
 
 
 def main(argv: list[str]) -> None:

@@ -1,4 +1,5 @@
 """EMS devices: enrollment with a one-time code, crew sign-in bound to the device, central disabling."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ def _enroll(client, code: str):
 
 def _sign_in(client, user, device_token: str | None):
     headers = {DEVICE_HEADER: device_token} if device_token else {}
-    return client.post("/api/v1/auth/token", data={"username": user.username, "password": TEST_PASSWORD}, headers=headers)
+    return client.post(
+        "/api/v1/auth/token", data={"username": user.username, "password": TEST_PASSWORD}, headers=headers
+    )
 
 
 def _crew(client, user, device_token: str) -> dict[str, str]:
@@ -44,7 +47,9 @@ def test_admin_registers_a_device_and_sees_the_code_once(login, personas, db):
     assert "加須2号救急車 タブレット" in listing.text and "登録コード発行済み" in listing.text
     assert code not in listing.text  # shown once, kept only as an Argon2 hash
     device = db.exec(select(Device).where(Device.name == "加須2号救急車 タブレット")).one()
-    assert device.enrollment_code_hash.startswith("$argon2") and code.split("-", 1)[1] not in device.enrollment_code_hash
+    assert (
+        device.enrollment_code_hash.startswith("$argon2") and code.split("-", 1)[1] not in device.enrollment_code_hash
+    )
 
 
 def test_admin_form_errors_are_shown(login, personas):
@@ -134,8 +139,14 @@ def test_paramedic_signs_in_only_on_an_enrolled_device(client, db, make):
 
 def test_other_roles_sign_in_without_a_device(client, personas, db):
     # Staff give their authenticator code instead (tests/auth/test_two_factor.py).
-    r = client.post("/api/v1/auth/token", data={"username": personas.staff.username, "password": TEST_PASSWORD,
-                                                "totp": next_totp_code(db, personas.staff)})
+    r = client.post(
+        "/api/v1/auth/token",
+        data={
+            "username": personas.staff.username,
+            "password": TEST_PASSWORD,
+            "totp": next_totp_code(db, personas.staff),
+        },
+    )
     assert r.status_code == 200
 
 

@@ -1,4 +1,5 @@
 """What the field app calls: scans recorded with the device, offline records, destination, hospitals, card numbers."""
+
 from __future__ import annotations
 
 import uuid
@@ -19,12 +20,17 @@ DEVICE_HEADER = "X-Lifeline-Device"
 @pytest.fixture
 def crew(client, db, make):
     """``crew(name)`` → headers of a new paramedic signed in on a new enrolled device."""
+
     def _crew(name: str = "加須1号救急車 端末") -> dict[str, str]:
         device, token = enrolled_device(db, name)
         paramedic = make.user("paramedic", organisation=FIRE_DEPARTMENT)
-        signed = client.post("/api/v1/auth/token", data={"username": paramedic.username, "password": TEST_PASSWORD},
-                             headers={DEVICE_HEADER: token})
+        signed = client.post(
+            "/api/v1/auth/token",
+            data={"username": paramedic.username, "password": TEST_PASSWORD},
+            headers={DEVICE_HEADER: token},
+        )
         return {"Authorization": f"Bearer {signed.json()['access_token']}", DEVICE_HEADER: token}
+
     return _crew
 
 
@@ -44,7 +50,9 @@ def _hospital(db) -> Institution:
 
 
 def test_scan_records_the_device_name(client, crew, card, db):
-    body = client.post("/api/v1/scans", json={"qr": card.qr_text, "incident": "R8-001"}, headers=crew("加須3号救急車")).json()
+    body = client.post(
+        "/api/v1/scans", json={"qr": card.qr_text, "incident": "R8-001"}, headers=crew("加須3号救急車")
+    ).json()
     assert body["status"] == "genuine" and body["summary"]["medications"][0]["is_anticoagulant"]
     event = _last(db, "scan.view")
     assert event.id == body["audit_id"] and event.device == "加須3号救急車" and event.organisation == FIRE_DEPARTMENT
@@ -56,7 +64,9 @@ def test_card_number_lookup_shows_the_summary_and_is_audited(client, crew, card,
     body = client.post("/api/v1/scans/card-number", json={"card_number": typed, "incident": ""}, headers=headers).json()
     assert body["status"] == "genuine" and body["card_number"] == card.card_number and body["summary"]["name"]
     assert _last(db, "scan.view").fields == "emergency_summary;card_number"
-    missing = client.post("/api/v1/scans/card-number", json={"card_number": "0000-0000-0000-0000-01"}, headers=headers).json()
+    missing = client.post(
+        "/api/v1/scans/card-number", json={"card_number": "0000-0000-0000-0000-01"}, headers=headers
+    ).json()
     assert missing["status"] == "not_found" and missing["summary"] is None
     assert _last(db, "scan.verify").outcome == "not_found"
 
@@ -70,8 +80,15 @@ def test_card_number_of_a_replaced_card_says_revoked(client, crew, card, db, per
 
 
 def _offline(card, **overrides) -> dict:
-    return {"client_id": str(uuid.uuid4()), "card_id": card.card_id, "serial": card.serial,
-            "scanned_at": "2026-11-24T03:12:45.123Z", "incident": "R8-002", "reason": "", **overrides}
+    return {
+        "client_id": str(uuid.uuid4()),
+        "card_id": card.card_id,
+        "serial": card.serial,
+        "scanned_at": "2026-11-24T03:12:45.123Z",
+        "incident": "R8-002",
+        "reason": "",
+        **overrides,
+    }
 
 
 def test_offline_record_is_idempotent(client, crew, card, db, personas):
@@ -100,10 +117,17 @@ def test_offline_record_of_an_unknown_card_is_still_kept(client, crew, db):
     assert event.person_id is None and "0123456789abcdef/1" in event.fields
 
 
-@pytest.mark.parametrize("bad", [
-    {"client_id": "not-a-uuid"}, {"card_id": "XYZ"}, {"card_id": "0123456789ABCDEF"}, {"serial": 70000},
-    {"scanned_at": "yesterday"}, {"incident": "9" * 61},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"client_id": "not-a-uuid"},
+        {"card_id": "XYZ"},
+        {"card_id": "0123456789ABCDEF"},
+        {"serial": 70000},
+        {"scanned_at": "yesterday"},
+        {"incident": "9" * 61},
+    ],
+)
 def test_offline_record_validation(client, crew, card, bad):
     response = client.post("/api/v1/scans/offline", json=_offline(card, **bad), headers=crew())
     assert response.status_code == 422 and response.json()["detail"][0]["msg"]
@@ -118,31 +142,47 @@ def test_destination_only_for_own_scan(client, crew, card, db, personas):
     mine, theirs = crew("加須5号救急車"), crew("加須6号救急車")
     scan = client.post("/api/v1/scans", json={"qr": card.qr_text, "incident": "R8-003"}, headers=mine).json()
     hospital = _hospital(db)
-    chosen = client.post(f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": hospital.id}, headers=mine)
+    chosen = client.post(
+        f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": hospital.id}, headers=mine
+    )
     assert chosen.status_code == 201
     assert chosen.json()["institution_name"] == hospital.name and chosen.json()["incident"] == "R8-003"
     transport = db.exec(select(Transport)).one()
     assert transport.person_id == personas.patient.id and transport.audit_id == scan["audit_id"]
     event = _last(db, "scan.destination")
     assert event.person_id == personas.patient.id and event.purpose == hospital.name and event.device == "加須5号救急車"
-    other = client.post(f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": hospital.id}, headers=theirs)
+    other = client.post(
+        f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": hospital.id}, headers=theirs
+    )
     assert other.status_code == 403
-    assert client.post("/api/v1/scans/999999/destination", json={"institution_id": hospital.id}, headers=mine).status_code == 404
+    assert (
+        client.post("/api/v1/scans/999999/destination", json={"institution_id": hospital.id}, headers=mine).status_code
+        == 404
+    )
 
 
 def test_destination_must_be_a_hospital_of_the_region(client, crew, card, db):
     headers = crew()
     scan = client.post("/api/v1/scans", json={"qr": card.qr_text}, headers=headers).json()
     clinic = db.exec(select(Institution).where(Institution.kind != "hospital")).first()
-    refused = client.post(f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": clinic.id}, headers=headers)
+    refused = client.post(
+        f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": clinic.id}, headers=headers
+    )
     assert refused.status_code == 422 and "病院" in refused.json()["detail"]
-    assert client.post(f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": 999999}, headers=headers).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": 999999}, headers=headers
+        ).status_code
+        == 404
+    )
 
 
 def test_destination_not_for_a_refused_scan(client, crew, db):
     headers = crew()
     scan = client.post("/api/v1/scans", json={"qr": "HTTPS://X/C/1"}, headers=headers).json()
-    response = client.post(f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": _hospital(db).id}, headers=headers)
+    response = client.post(
+        f"/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": _hospital(db).id}, headers=headers
+    )
     assert response.status_code == 404
 
 

@@ -1,4 +1,5 @@
 """The EMS field app in headless Chromium against the real service: camera, offline, bad cards, a11y, small screens."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,15 @@ def test_camera_reads_the_printed_card_and_shows_the_medications(crew_phone, ems
     expect(medications.locator(".flag.insulin")).to_have_text("⚠ インスリン")
     # DESIGN.md §3: who, resuscitation wishes, allergies, medications, conditions, doctors, contacts …
     order = page.locator("#summary > section").evaluate_all("sections => sections.map((s) => s.id)")
-    assert order[:7] == ["sum-identity", "sum-dnar", "sum-allergies", "sum-medications", "sum-conditions", "sum-doctors", "sum-contacts"]
+    assert order[:7] == [
+        "sum-identity",
+        "sum-dnar",
+        "sum-allergies",
+        "sum-medications",
+        "sum-conditions",
+        "sum-doctors",
+        "sum-contacts",
+    ]
     expect(page.locator("#sum-dnar")).to_have_class(re.compile(r"\bwarn\b"))
     expect(page.locator("#sum-allergies")).to_have_class(re.compile(r"\bwarn\b"))
     expect(page.locator("#sum-identity")).to_contain_text("情報の最終確認")
@@ -83,7 +92,9 @@ def test_offline_after_install_scans_queues_and_sends_later(crew_phone, ems_serv
     context = page.context
     # Cut the network for the page and for the service worker alike.
     context.set_offline(True)
-    context.route("**/*", lambda route: route.abort("internetdisconnected") if route.request.service_worker else route.continue_())
+    context.route(
+        "**/*", lambda route: route.abort("internetdisconnected") if route.request.service_worker else route.continue_()
+    )
     assert page.evaluate("fetch('/healthz').then(() => 'reached', () => 'offline')") == "offline"
 
     page.reload()  # the app opens with no network, from the service worker
@@ -99,7 +110,11 @@ def test_offline_after_install_scans_queues_and_sends_later(crew_phone, ems_serv
     first = queued[0]["client_id"]
 
     # The phone camera opening the QR's own URL, offline: the app opens on that card.
-    card_url = page.evaluate("location.origin") + "/C/" + ems_server.ops("issue-card", "DEMO-P001")["qr_text"].rsplit("/", 1)[1]
+    card_url = (
+        page.evaluate("location.origin")
+        + "/C/"
+        + ems_server.ops("issue-card", "DEMO-P001")["qr_text"].rsplit("/", 1)[1]
+    )
     page.goto(card_url)
     page.locator("body[data-result='offline']").wait_for()
     expect(verdict(page)).to_contain_text("本物のカードです")
@@ -202,8 +217,11 @@ def test_disabled_device_stops_at_its_next_contact(crew_phone, ems_server, reque
 
 def _axe(page: Page) -> list[dict]:
     page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated, not injected: the app's CSP allows no inline script
-    result = page.evaluate("""axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
-                              .then((r) => r.violations.map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' '))})))""")
+    result = page.evaluate("""
+        axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+            .then((r) => r.violations.map((v) => ({
+                id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')),
+            })))""")
     return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
@@ -236,8 +254,11 @@ def _primary_actions_usable(page: Page) -> None:
     assert size >= 18
 
 
-@pytest.mark.parametrize("viewport,scale", [({"width": 360, "height": 640}, 1), ({"width": 180, "height": 320}, 2)],
-                         ids=["360x640", "360x640-at-200-percent"])
+@pytest.mark.parametrize(
+    "viewport,scale",
+    [({"width": 360, "height": 640}, 1), ({"width": 180, "height": 320}, 2)],
+    ids=["360x640", "360x640-at-200-percent"],
+)
 def test_one_thumb_on_a_small_phone_and_at_200_percent_zoom(crew_phone, viewport, scale):
     # 200 % zoom of a 360 × 640 phone is a 180 × 320 CSS-pixel viewport at twice the pixel density.
     page = crew_phone(viewport=viewport, device_scale_factor=scale)

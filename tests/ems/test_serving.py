@@ -1,11 +1,12 @@
 """Serving /ems/: content types, caching, the service worker and its explicit CSP."""
+
 from __future__ import annotations
 
 import json
 import re
 
-from app.ems import views as ems
 from app.core.headers import CSP_DEFAULT
+from app.ems import views as ems
 
 
 def test_app_shell_is_served_with_its_own_csp(client):
@@ -13,7 +14,11 @@ def test_app_shell_is_served_with_its_own_csp(client):
     assert page.status_code == 200 and '<html lang="ja">' in page.text
     csp = page.headers["content-security-policy"]
     assert "script-src 'self' 'wasm-unsafe-eval'" in csp and "connect-src 'self'" in csp and "worker-src 'self'" in csp
-    assert "manifest-src 'self'" in csp and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp.replace("wasm-unsafe-eval", "")
+    assert (
+        "manifest-src 'self'" in csp
+        and "'unsafe-inline'" not in csp
+        and "'unsafe-eval'" not in csp.replace("wasm-unsafe-eval", "")
+    )
     assert page.headers["cache-control"] == "no-cache" and page.headers["etag"]
     # Everywhere else the strict default stays.
     assert client.get("/login").headers["content-security-policy"] == CSP_DEFAULT
@@ -47,8 +52,14 @@ def test_service_worker_may_control_the_whole_origin(client):
     first_line, source = sw.text.split("\n", 1)
     build = json.loads(first_line.removeprefix("const BUILD = "))
     assert re.fullmatch(r"[0-9a-f]{16}", build["version"])
-    assert {"/ems/", "/ems/index.html", "/ems/js/app.js", "/ems/js/credential.js",
-            "/ems/vendor/zxing-wasm-3.1.4/dist/reader/zxing_reader.wasm", "/ems/manifest.webmanifest"} <= set(build["shell"])
+    assert {
+        "/ems/",
+        "/ems/index.html",
+        "/ems/js/app.js",
+        "/ems/js/credential.js",
+        "/ems/vendor/zxing-wasm-3.1.4/dist/reader/zxing_reader.wasm",
+        "/ems/manifest.webmanifest",
+    } <= set(build["shell"])
     assert not [url for url in build["shell"] if "/test/" in url or url.endswith((".md", "LICENSE", "sw.js"))]
     assert build["trust"] == ["/.well-known/lifeline/keys.json", "/.well-known/lifeline/revocations.json"]
     assert "importScripts('/ems/js/offline-store.js')" in source
@@ -61,8 +72,13 @@ def test_every_shell_file_is_served(client):
 
 def test_no_cdn_anywhere_in_the_app():
     """Our own files load nothing from elsewhere (the CSP's connect-src/script-src 'self' enforces it at run time)."""
-    own = [*ems.EMS_DIR.joinpath("js").glob("*.js"), ems.EMS_DIR / "sw.js", ems.EMS_DIR / "index.html",
-           ems.EMS_DIR / "manifest.webmanifest", ems.EMS_DIR / "css" / "app.css"]
+    own = [
+        *ems.EMS_DIR.joinpath("js").glob("*.js"),
+        ems.EMS_DIR / "sw.js",
+        ems.EMS_DIR / "index.html",
+        ems.EMS_DIR / "manifest.webmanifest",
+        ems.EMS_DIR / "css" / "app.css",
+    ]
     for path in own:
         assert not re.search(r"https?://", path.read_text(encoding="utf-8")), path
     # The vendored zxing-wasm defaults to a CDN for its .wasm; the worker points it at our copy.

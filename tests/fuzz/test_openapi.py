@@ -4,6 +4,7 @@ Each operation is called as the persona the route is meant for (staff API token,
 an enrolled device, a network client's FHIR token), so generated data reaches the handlers, not
 only the sign-in check. The database is the real one of the test run, rolled back per operation.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from app.auth import service as auth
 from app.core.config import get_settings
@@ -27,7 +32,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(autouse=True)
 def generous_limits(monkeypatch):
-    """Rate limits stay on, but high enough that the generated calls reach the handlers (tests/core/test_ratelimit.py covers 429)."""
+    """Rate limits stay on, high enough that generated calls reach the handlers (tests/core/test_ratelimit.py: 429)."""
     settings = get_settings()
     for name in ("sign_in", "sign_in_user", "code", "scan", "card_page", "fhir"):
         monkeypatch.setattr(settings, f"rate_limit_{name}", "100000/minute")

@@ -2,6 +2,7 @@
 
 Whatever arrives, each parser answers with its own error type (or a translated problem), never a crash.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,14 +29,24 @@ from tests.imports.conftest import HEADER, row
 pytestmark = pytest.mark.fuzz
 
 BASE = "https://ll.city.kazo.lg.jp"
-SOME = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SOME = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 # --- card credential: QR text → COSE_Sign1 → CWT claims -------------------------------------------
 
 cbor_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True) | st.binary(max_size=40) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.integers(-10, 10) | st.text(max_size=4), inner, max_size=5)
-    | st.builds(lambda v: cbor2.CBORTag(18, v), inner),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.binary(max_size=40)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.integers(-10, 10) | st.text(max_size=4), inner, max_size=5)
+        | st.builds(lambda v: cbor2.CBORTag(18, v), inner)
+    ),
     max_leaves=20,
 )
 
@@ -67,8 +78,13 @@ def test_claims_decoding_raises_only_malformed_credential(payload):
         pass
 
 
-@given(st.one_of(st.text(max_size=300), st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
-                 st.from_regex(r"\A(HTTPS|https|HTTP)://[A-Za-z0-9.:-]{1,30}/[Cc]/[0-9]{0,320}(\?.{0,5})?\Z")))
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+        st.from_regex(r"\A(HTTPS|https|HTTP)://[A-Za-z0-9.:-]{1,30}/[Cc]/[0-9]{0,320}(\?.{0,5})?\Z"),
+    )
+)
 def test_qr_text_raises_only_malformed_credential(text):
     try:
         cose_from_qr(text)
@@ -113,8 +129,13 @@ def test_every_written_form_of_a_date_round_trips(d):
     assert parse_date(d.isoformat().translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))) == d
 
 
-@given(st.sampled_from([*ERA_LETTERS, *ERA_LETTERS.values(), ""]), st.integers(-5, 120), st.integers(-1, 14), st.integers(-1, 33),
-       st.sampled_from(["{e}{y}年{m}月{d}日", "{e}{y}.{m}.{d}", "{e}{y}/{m}/{d}", "{e}{y}-{m}-{d}", "{y}{m:02d}{d:02d}"]))
+@given(
+    st.sampled_from([*ERA_LETTERS, *ERA_LETTERS.values(), ""]),
+    st.integers(-5, 120),
+    st.integers(-1, 14),
+    st.integers(-1, 33),
+    st.sampled_from(["{e}{y}年{m}月{d}日", "{e}{y}.{m}.{d}", "{e}{y}/{m}/{d}", "{e}{y}-{m}-{d}", "{y}{m:02d}{d:02d}"]),
+)
 def test_date_like_text_raises_only_wareki_error(era, year, month, day, pattern):
     text = pattern.format(e=era, y=year, m=month, d=day)
     try:
@@ -135,8 +156,26 @@ def test_any_text_raises_only_wareki_error(text):
 
 # --- CSV import rows ------------------------------------------------------------------------------
 
-cells = st.text(max_size=30) | st.sampled_from(["", " ", "昭和15年3月2日", "S99.1.1", "男", "女", "9", "347-0000", "0480-00-0001",
-                                                 "\"", "'", "=cmd|' /C calc'!A0", "\u3000", "𠮷", "髙", "\ufeff"])
+cells = st.text(max_size=30) | st.sampled_from(
+    [
+        "",
+        " ",
+        "昭和15年3月2日",
+        "S99.1.1",
+        "男",
+        "女",
+        "9",
+        "347-0000",
+        "0480-00-0001",
+        '"',
+        "'",
+        "=cmd|' /C calc'!A0",
+        "\u3000",
+        "𠮷",
+        "髙",
+        "\ufeff",
+    ]
+)
 encodings = st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-16", "latin-1", "euc-jp"])
 
 
@@ -153,8 +192,11 @@ def _assert_translatable(parsed: parser.Parsed) -> None:
         assert problem.message and gettext(problem.message, **problem.params)
 
 
-@given(st.lists(st.lists(cells, min_size=0, max_size=16), max_size=6), encodings,
-       st.sampled_from([HEADER, HEADER[:5], HEADER + ["不明な列"], [h.replace("氏", "姓") for h in HEADER]]))
+@given(
+    st.lists(st.lists(cells, min_size=0, max_size=16), max_size=6),
+    encodings,
+    st.sampled_from([HEADER, HEADER[:5], HEADER + ["不明な列"], [h.replace("氏", "姓") for h in HEADER]]),
+)
 @settings(max_examples=150, deadline=None)
 def test_csv_rows_give_row_problems_never_exceptions(rows, encoding, header):
     data = _encode(rows, header, encoding)
@@ -190,7 +232,11 @@ def test_one_bad_cell_in_a_good_file_is_a_problem_on_its_line(changes):
 # --- FHIR input -----------------------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=15,
 )
@@ -199,18 +245,27 @@ RESOURCE_TYPES = ["AllergyIntolerance", "Condition", "MedicationStatement"]
 
 def _shaped(resource_type: str, patient, text, extra: dict) -> dict:
     concept = {"text": text, "coding": [{"system": "urn:oid:1.2.392.100495.20.1.73", "code": text, "display": text}]}
-    body = {"resourceType": resource_type, "patient" if resource_type == "AllergyIntolerance" else "subject": {"reference": patient},
-            "medicationCodeableConcept" if resource_type == "MedicationStatement" else "code": concept, **extra}
+    body = {
+        "resourceType": resource_type,
+        "patient" if resource_type == "AllergyIntolerance" else "subject": {"reference": patient},
+        "medicationCodeableConcept" if resource_type == "MedicationStatement" else "code": concept,
+        **extra,
+    }
     if resource_type == "MedicationStatement":
         body.setdefault("status", "active")
     return body
 
 
 shaped_bodies = st.builds(
-    _shaped, st.sampled_from(RESOURCE_TYPES),
+    _shaped,
+    st.sampled_from(RESOURCE_TYPES),
     st.one_of(st.just("Patient/1"), st.from_regex(r"\APatient/[0-9]{0,25}\Z"), st.text(max_size=20), json_values),
     st.one_of(st.text(max_size=600), st.sampled_from(["", "   ", "\x00", "ペニシリン\n", "a" * 501]), json_values),
-    st.dictionaries(st.sampled_from(["category", "extension", "dosage", "clinicalStatus", "status", "id", "meta", "text"]), json_values, max_size=3),
+    st.dictionaries(
+        st.sampled_from(["category", "extension", "dosage", "clinicalStatus", "status", "id", "meta", "text"]),
+        json_values,
+        max_size=3,
+    ),
 )
 
 
@@ -228,10 +283,16 @@ def fhir_http(app, db, make, personas):
         yield http
 
 
-@given(resource_type=st.sampled_from(RESOURCE_TYPES), body=st.one_of(json_values, shaped_bodies, st.binary(max_size=50)))
+@given(
+    resource_type=st.sampled_from(RESOURCE_TYPES), body=st.one_of(json_values, shaped_bodies, st.binary(max_size=50))
+)
 @SOME
 def test_fhir_create_answers_any_body_with_a_4xx_operation_outcome(fhir_http, personas, resource_type, body):
-    content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).replace("Patient/1\"", f"Patient/{personas.patient.id}\"").encode()
+    content = (
+        body
+        if isinstance(body, bytes)
+        else json.dumps(body, ensure_ascii=False).replace('Patient/1"', f'Patient/{personas.patient.id}"').encode()
+    )
     r = fhir_http.post(f"/fhir/r4/{resource_type}", content=content)
     assert r.status_code < 500, r.text
     event("stored" if r.status_code in (200, 201) else f"refused {r.status_code}")

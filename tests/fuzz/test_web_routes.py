@@ -7,6 +7,7 @@ authorization test does). Two values carry what broke routes before: markup and 
 refuses it in text; the directory form answered 500 there), short enough to pass the length
 checks, and the same with more text than any column holds.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from app.auth import service as auth
-from app.core.config import get_settings
 from app.auth.deps import SESSION_COOKIE
+from app.core.config import get_settings
 from app.main import routers
 
 pytestmark = pytest.mark.fuzz
@@ -28,7 +29,9 @@ HOSTILE = {"short": SHORT, "long": SHORT + "長" * 3000}
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # Form fields: literal ``name="…"`` and the first argument of the form macros (templates/_macros).
 _FIELD = re.compile(r'name="([a-z_0-9]+)"|\b(?:field|input|text|select|textarea|checkbox)\(["\']([a-z_0-9]+)["\']')
-FIELDS = sorted({a or b for path in TEMPLATES.rglob("*.html") for a, b in _FIELD.findall(path.read_text(encoding="utf-8"))})
+FIELDS = sorted(
+    {a or b for path in TEMPLATES.rglob("*.html") for a, b in _FIELD.findall(path.read_text(encoding="utf-8"))}
+)
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +47,7 @@ def _calls(ids: dict[str, int], value: str):
         query = {p.name: value[:600] for p in route.dependant.query_params}  # a URL has room for less
         texts = {p.name for p in route.dependant.path_params if p.field_info.annotation is str}
 
-        def fill(match: re.Match) -> str:
+        def fill(match: re.Match, texts: set[str] = texts) -> str:
             name = match.group(1).split(":")[0]
             return "%3Cb%3E%00x" if name in texts else str(ids.get(name, 1))
 
@@ -59,7 +62,11 @@ def test_no_route_answers_a_server_error_to_hostile_text(role, value, app, db, m
     assert len(FIELDS) > 60, "the templates' form fields were not found"
     user = getattr(personas, role)
     # Routes acting on an account get one of their own, so the persona stays signed in and active.
-    ids = {"person_id": personas.patient.id, "household_id": personas.household.id, "user_id": make.user(role="staff").id}
+    ids = {
+        "person_id": personas.patient.id,
+        "household_id": personas.household.id,
+        "user_id": make.user(role="staff").id,
+    }
     client = TestClient(app, base_url="http://testserver", follow_redirects=False)
     client.get("/login")
     client.headers["x-csrftoken"] = client.cookies.get("csrftoken", "")

@@ -1,4 +1,5 @@
 """Households: elderly-only status, the kit worklist, editing with optimistic locking."""
+
 from datetime import date
 
 from sqlmodel import select
@@ -45,7 +46,9 @@ def test_kit_worklist_page_and_mark_delivered(login, personas, make, db):
     make.person(h, birth_date=date(1940, 1, 1))
     c = login(personas.staff)
     assert "見本町200-1" in c.get("/staff/kits/pending").text
-    r = c.post(f"/staff/households/{h.id}/kit-delivered", data={"delivered_on": "令和8年11月1日"}, follow_redirects=False)
+    r = c.post(
+        f"/staff/households/{h.id}/kit-delivered", data={"delivered_on": "令和8年11月1日"}, follow_redirects=False
+    )
     assert r.status_code == 303
     db.refresh(h)
     assert h.kit_delivered_on == date(2026, 11, 1)
@@ -56,8 +59,17 @@ def test_kit_worklist_page_and_mark_delivered(login, personas, make, db):
 
 def test_create_household_through_the_form(login, personas, db):
     c = login(personas.staff)
-    r = c.post("/staff/households", data={"address_line": "見本町300-1", "postal_code": "３４７－００００", "phone": "０４８０－００－３０００",
-                                           "prefecture": "埼玉県", "municipality": "加須市"}, follow_redirects=False)
+    r = c.post(
+        "/staff/households",
+        data={
+            "address_line": "見本町300-1",
+            "postal_code": "３４７－００００",
+            "phone": "０４８０－００－３０００",
+            "prefecture": "埼玉県",
+            "municipality": "加須市",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = c.get(r.headers["location"])
     assert "見本町300-1" in page.text and "347-0000" in page.text and "0480-00-3000" in page.text
@@ -67,7 +79,11 @@ def test_form_errors_are_clear_and_keep_input(login, personas):
     c = login(personas.staff)
     r = c.post("/staff/households", data={"address_line": "", "postal_code": "12", "phone": "12"})
     assert r.status_code == 422
-    assert "入力してください" in r.text and "郵便番号は7桁で入力してください" in r.text and "電話番号の桁数が正しくありません" in r.text
+    assert (
+        "入力してください" in r.text
+        and "郵便番号は7桁で入力してください" in r.text
+        and "電話番号の桁数が正しくありません" in r.text
+    )
 
 
 def test_concurrent_edits_conflict_and_lose_nothing(login, personas, make, db):

@@ -1,4 +1,5 @@
 """``lifeline import households`` in its own process, data directory and SQLite database."""
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,23 @@ from tests.imports.test_import_service import registry_rows
 @pytest.fixture
 def cli_env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-    return env | {"LIFELINE_DATA_DIR": str(tmp_path / "data"), "LIFELINE_DATABASE_URL": "", "LIFELINE_ENVIRONMENT": "test"}
+    return env | {
+        "LIFELINE_DATA_DIR": str(tmp_path / "data"),
+        "LIFELINE_DATABASE_URL": "",
+        "LIFELINE_ENVIRONMENT": "test",
+    }
 
 
 def lifeline(env, *args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT_DIR, env=env, capture_output=True,
-                          text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 def engine_for(env):
@@ -44,14 +56,25 @@ def test_help():
 
 def test_dry_run_import_and_rerun(cli_env, tmp_path):
     path = tmp_path / "registry.csv"
-    path.write_bytes(to_csv([row(family="髙橋"), row(person="7000002", given="花子"), row(household="700002", person="7000003")], encoding="cp932"))
+    path.write_bytes(
+        to_csv(
+            [row(family="髙橋"), row(person="7000002", given="花子"), row(household="700002", person="7000003")],
+            encoding="cp932",
+        )
+    )
     dry = lifeline(cli_env, "import", "households", str(path), "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would be 3 created, 0 updated, 0 unchanged (households: 2 created, 0 updated); nothing was written" in dry.stdout
+    assert (
+        "would be 3 created, 0 updated, 0 unchanged (households: 2 created, 0 updated); nothing was written"
+        in dry.stdout
+    )
     first = lifeline(cli_env, "import", "households", str(path))
     assert first.returncode == 0 and "3 created, 0 updated, 0 unchanged" in first.stdout
     second = lifeline(cli_env, "import", "households", str(path))
-    assert second.returncode == 0 and "0 created, 0 updated, 3 unchanged (households: 0 created, 0 updated)" in second.stdout
+    assert (
+        second.returncode == 0
+        and "0 created, 0 updated, 3 unchanged (households: 0 created, 0 updated)" in second.stdout
+    )
     with Session(engine_for(cli_env)) as session:
         assert session.exec(select(Person.family_name).where(Person.external_ref == "7000001")).one() == "髙橋"
         assert session.exec(select(func.count()).select_from(Household)).one() == 2
@@ -79,8 +102,13 @@ def test_kill_9_during_the_write_leaves_nothing_and_the_job_reads_interrupted(cl
     rows, _born = registry_rows(5000)
     path = tmp_path / "big.csv"
     path.write_bytes(to_csv(rows, encoding="cp932"))
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "import", "households", str(path)], cwd=ROOT_DIR, env=cli_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "import", "households", str(path)],
+        cwd=ROOT_DIR,
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     engine = engine_for(cli_env)
     try:
         deadline = time.monotonic() + 60

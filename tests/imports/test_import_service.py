@@ -1,4 +1,5 @@
 """The import service on a real database: large CP932 files, all-or-nothing, idempotent re-runs."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -23,20 +24,37 @@ def registry_rows(n: int) -> tuple[list[list[str]], dict[str, date]]:
         era = "大正" if i % 5 == 0 else "昭和"
         year, month, day = 2 + i % 13, 1 + i % 12, 1 + i % 28
         expected = date(ERAS[era] + year, month, day)
-        text = (f"{era}{year}年{month}月{day}日", f"{'T' if era == '大正' else 'S'}{year}.{month}.{day}",
-                f"{expected.year}-{month:02d}-{day:02d}")[i % 3]
+        text = (
+            f"{era}{year}年{month}月{day}日",
+            f"{'T' if era == '大正' else 'S'}{year}.{month}.{day}",
+            f"{expected.year}-{month:02d}-{day:02d}",
+        )[i % 3]
         if i % 4 == 0:
             text = text.translate(WIDE)  # full-width digits and hyphens, as typed on a Japanese keyboard
         family, kana = families[i % len(families)]
         household = str(800000 + i // 2)
-        rows.append(row(household=household, person=str(8000000 + i), family=family, given=f"試{i}", family_kana=kana,
-                        given_kana="タメシ", born=text, sex=("男", "女", "1", "2")[i % 4], postal="３４７－００００",
-                        address=f"見本町{i // 2 % 50}－{i // 100 + 1}", phone=f"０４８０－００－{i // 2 % 10000:04d}"))
+        rows.append(
+            row(
+                household=household,
+                person=str(8000000 + i),
+                family=family,
+                given=f"試{i}",
+                family_kana=kana,
+                given_kana="タメシ",
+                born=text,
+                sex=("男", "女", "1", "2")[i % 4],
+                postal="３４７－００００",
+                address=f"見本町{i // 2 % 50}－{i // 100 + 1}",
+                phone=f"０４８０－００－{i // 2 % 10000:04d}",
+            )
+        )
         born[str(8000000 + i)] = expected
     return rows, born
 
 
-def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothing(run_import, table_counts, db, tmp_path):
+def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothing(
+    run_import, table_counts, db, tmp_path
+):
     rows, born = registry_rows(5000)
     path = tmp_path / "registry.csv"
     path.write_bytes(to_csv(rows, encoding="cp932"))
@@ -53,7 +71,12 @@ def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothin
     for ref in ("8000000", "8000007", "8000013", "8004999"):
         assert db.exec(select(Person).where(Person.external_ref == ref)).one().birth_date == born[ref]
     household = db.get(Household, takahashi.household_id)
-    assert (household.external_ref, household.postal_code, household.address_line, household.phone) == ("800000", "347-0000", "見本町0-1", "0480-00-0000")
+    assert (household.external_ref, household.postal_code, household.address_line, household.phone) == (
+        "800000",
+        "347-0000",
+        "見本町0-1",
+        "0480-00-0000",
+    )
     assert household.municipality == "加須市"
     creations = db.exec(select(Change).where(Change.person_id == takahashi.id)).all()
     assert [(c.action, c.source.value) for c in creations] == [("create", "import")]
@@ -67,12 +90,12 @@ def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothin
 
 def test_faulty_rows_are_all_reported_with_line_and_column_and_nothing_is_written(run_import, table_counts):
     rows = [
-        row(person="7000001"),                                     # line 2: fine
-        row(person="7000002", born="昭和65年1月1日"),                # line 3
-        row(person="7000003", family=""),                           # line 4
-        row(person="7000004", phone="0480-12"),                     # line 5
-        row(person="7000001", given="次郎"),                        # line 6: repeats line 2's 宛名番号
-        row(person="7000005", address="見本町9-9"),                  # line 7: same household, other address
+        row(person="7000001"),  # line 2: fine
+        row(person="7000002", born="昭和65年1月1日"),  # line 3
+        row(person="7000003", family=""),  # line 4
+        row(person="7000004", phone="0480-12"),  # line 5
+        row(person="7000001", given="次郎"),  # line 6: repeats line 2's 宛名番号
+        row(person="7000005", address="見本町9-9"),  # line 7: same household, other address
         row(household="700002", person="7000006", born="2026-02-30", sex="robot"),  # line 8
     ]
     before = table_counts()
@@ -93,21 +116,27 @@ def test_faulty_rows_are_all_reported_with_line_and_column_and_nothing_is_writte
 
 def test_dry_run_reports_what_would_change_and_writes_nothing(run_import, table_counts):
     before = table_counts()
-    job = run_import(to_csv([row(), row(person="7000002", given="花子"), row(household="700002", person="7000003")]), dry_run=True)
+    job = run_import(
+        to_csv([row(), row(person="7000002", given="花子"), row(household="700002", person="7000003")]), dry_run=True
+    )
     assert (job.status, job.dry_run, job.created, job.households_created) == (ImportStatus.done, True, 3, 2)
     assert table_counts() == before
 
 
 def test_changed_rows_update_only_what_differs_and_blank_cells_never_erase(run_import, db):
     run_import(to_csv([row(), row(person="7000002", given="花子")]))
-    job = run_import(to_csv([row(address="見本町2-2", phone=""), row(person="7000002", given="花江", address="見本町2-2", phone="")]))
+    job = run_import(
+        to_csv([row(address="見本町2-2", phone=""), row(person="7000002", given="花江", address="見本町2-2", phone="")])
+    )
     assert (job.created, job.updated, job.unchanged, job.households_updated) == (0, 1, 1, 1)
     household = db.exec(select(Household).where(Household.external_ref == "700001")).one()
     assert (household.address_line, household.phone) == ("見本町2-2", "0480-00-0001")  # blank phone kept the old one
     person = db.exec(select(Person).where(Person.external_ref == "7000002")).one()
     assert person.given_name == "花江" and person.last_confirmed_source.value == "import"
     changes = db.exec(select(Change).where(Change.person_id == person.id, Change.action == "update")).all()
-    assert [(c.field, c.old_value, c.new_value, c.source.value) for c in changes] == [("given_name", "花子", "花江", "import")]
+    assert [(c.field, c.old_value, c.new_value, c.source.value) for c in changes] == [
+        ("given_name", "花子", "花江", "import")
+    ]
 
 
 def test_a_person_registered_in_another_household_is_refused(run_import, make, table_counts):
@@ -115,19 +144,33 @@ def test_a_person_registered_in_another_household_is_refused(run_import, make, t
     make.person(other, external_ref="7000001")
     before = table_counts()
     job = run_import(to_csv([row()]))
-    assert problems(job) == [(2, "世帯番号", "この宛名番号の方は別の世帯（799999）に登録されています。一括取込では世帯を移しません")]
+    assert problems(job) == [
+        (2, "世帯番号", "この宛名番号の方は別の世帯（799999）に登録されています。一括取込では世帯を移しません")
+    ]
     assert table_counts() == before
 
 
 def test_a_household_registered_by_hand_is_linked_not_duplicated(run_import, make, db):
     by_hand = make.household(address_line="見本町1-1")
-    person = make.person(by_hand, external_ref="7000001", family_name="見本", given_name="太郎",
-                         family_name_kana="ミホン", given_name_kana="タロウ", birth_date=date(1940, 3, 2), sex=Sex.male)
+    person = make.person(
+        by_hand,
+        external_ref="7000001",
+        family_name="見本",
+        given_name="太郎",
+        family_name_kana="ミホン",
+        given_name_kana="タロウ",
+        birth_date=date(1940, 3, 2),
+        sex=Sex.male,
+    )
     job = run_import(to_csv([row(), row(person="7000002", given="花子")]))
     assert (job.households_created, job.households_updated, job.created, job.unchanged) == (0, 1, 1, 1)
     db.refresh(by_hand)
     assert by_hand.external_ref == "700001"
-    assert db.exec(select(Person).where(Person.external_ref == "7000002")).one().household_id == by_hand.id == person.household_id
+    assert (
+        db.exec(select(Person).where(Person.external_ref == "7000002")).one().household_id
+        == by_hand.id
+        == person.household_id
+    )
 
 
 def test_a_failure_part_way_through_the_write_leaves_nothing_behind(run_import, table_counts, monkeypatch):
@@ -145,5 +188,7 @@ def test_a_failure_part_way_through_the_write_leaves_nothing_behind(run_import, 
     before = table_counts()
     job = run_import(to_csv([row(person=str(7000001 + i), household=str(700001 + i // 2)) for i in range(6)]))
     assert job.status == ImportStatus.failed and len(calls) == 3
-    assert problems(job) == [(None, "", "取込中に予期しないエラーが起きました。何も書き込んでいません。管理者にお知らせください")]
+    assert problems(job) == [
+        (None, "", "取込中に予期しないエラーが起きました。何も書き込んでいません。管理者にお知らせください")
+    ]
     assert table_counts() == before

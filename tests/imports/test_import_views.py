@@ -1,4 +1,5 @@
 """The staff upload page: multipart with CSRF, background run, progress partial, escaped problems."""
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,13 @@ def _upload(client, data: bytes, *, dry_run: bool, filename: str = "registry.csv
     token = client.cookies.get("csrftoken", "")
     fields = {"csrftoken": token} | ({"dry_run": "1"} if dry_run else {})
     # No CSRF header here: the middleware must find the token as the first multipart field.
-    return client.post("/staff/import", data=fields, files={"file": (filename, data, "text/csv")},
-                       headers={"x-csrftoken": ""}, follow_redirects=False)
+    return client.post(
+        "/staff/import",
+        data=fields,
+        files={"file": (filename, data, "text/csv")},
+        headers={"x-csrftoken": ""},
+        follow_redirects=False,
+    )
 
 
 def test_upload_page_has_the_token_before_the_file_field(login, personas):
@@ -50,13 +56,18 @@ def test_dry_run_then_real_import_through_the_ui(login, personas, db, table_coun
     job_id = int(r.headers["location"].rsplit("/", 1)[1])
     job = db.get(ImportJob, job_id)
     db.refresh(job)
-    assert (job.status, job.created, job.created_by_id, job.created_by_name) == (ImportStatus.done, 2, personas.staff.id, personas.staff.display_name)
+    assert (job.status, job.created, job.created_by_id, job.created_by_name) == (
+        ImportStatus.done,
+        2,
+        personas.staff.id,
+        personas.staff.display_name,
+    )
     assert db.exec(select(Person).where(Person.external_ref == "7000001")).one().family_name == "髙橋"
     assert not service.upload_path(job_id=job_id).exists()  # deleted once the run ended
     partial = c.get(f"/staff/import/{job_id}/progress", headers={"hx-request": "true"})
     assert partial.status_code == 200 and "<html" not in partial.text and "取り込みました。" in partial.text
     listing = c.get("/staff/import").text
-    assert f'/staff/import/{job_id}' in listing and "registry.csv" in listing
+    assert f"/staff/import/{job_id}" in listing and "registry.csv" in listing
 
 
 def test_problems_render_escaped(login, personas, table_counts):
@@ -85,7 +96,9 @@ def test_missing_file_is_a_form_error_not_a_crash(login, personas):
     c = login(personas.staff)
     r = c.post("/staff/import", data={"csrftoken": c.cookies.get("csrftoken", "")})
     assert r.status_code == 422 and "CSVファイルを選んでください" in r.text
-    r = c.post("/staff/import", files={"file": ("", b"", "text/csv")}, data={"csrftoken": c.cookies.get("csrftoken", "")})
+    r = c.post(
+        "/staff/import", files={"file": ("", b"", "text/csv")}, data={"csrftoken": c.cookies.get("csrftoken", "")}
+    )
     assert r.status_code == 422
 
 
@@ -141,7 +154,11 @@ def test_unknown_job_is_404(login, personas):
 def test_only_staff_may_import(login, personas, who):
     c = login(getattr(personas, who))
     assert c.get("/staff/import").status_code == 403
-    r = c.post("/staff/import", data={"csrftoken": c.cookies.get("csrftoken", "")}, files={"file": ("x.csv", to_csv([row()]), "text/csv")})
+    r = c.post(
+        "/staff/import",
+        data={"csrftoken": c.cookies.get("csrftoken", "")},
+        files={"file": ("x.csv", to_csv([row()]), "text/csv")},
+    )
     assert r.status_code == 403
 
 
@@ -150,9 +167,21 @@ def test_multipart_without_a_valid_token_first_is_refused_not_a_crash(login, per
     token = c.cookies.get("csrftoken", "")
     before = table_counts()
     no_header = {"x-csrftoken": ""}
-    file_first = c.post("/staff/import", files=[("file", ("x.csv", to_csv([row()]), "text/csv")), ("csrftoken", (None, token))],
-                        headers=no_header)
-    wrong = c.post("/staff/import", data={"csrftoken": "forged"}, files={"file": ("x.csv", to_csv([row()]), "text/csv")}, headers=no_header)
-    garbage = c.post("/staff/import", content=b"--xyz\r\nnot a part", headers=no_header | {"content-type": "multipart/form-data; boundary=xyz"})
+    file_first = c.post(
+        "/staff/import",
+        files=[("file", ("x.csv", to_csv([row()]), "text/csv")), ("csrftoken", (None, token))],
+        headers=no_header,
+    )
+    wrong = c.post(
+        "/staff/import",
+        data={"csrftoken": "forged"},
+        files={"file": ("x.csv", to_csv([row()]), "text/csv")},
+        headers=no_header,
+    )
+    garbage = c.post(
+        "/staff/import",
+        content=b"--xyz\r\nnot a part",
+        headers=no_header | {"content-type": "multipart/form-data; boundary=xyz"},
+    )
     assert [r.status_code for r in (file_first, wrong, garbage)] == [403, 403, 403]
     assert table_counts() == before

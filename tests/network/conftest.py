@@ -1,4 +1,5 @@
 """Network clients for the FHIR tests: an institution's system with a bearer token."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,7 +27,13 @@ class NetworkClient:
 
 @pytest.fixture
 def hospital(db):
-    institution = Institution(name="見本総合病院（試験）", kind="hospital", phone="0480-00-9999", postal_code="347-0001", address="加須市見本町9-9")
+    institution = Institution(
+        name="見本総合病院（試験）",
+        kind="hospital",
+        phone="0480-00-9999",
+        postal_code="347-0001",
+        address="加須市見本町9-9",
+    )
     db.add(institution)
     db.commit()
     return institution
@@ -42,7 +49,9 @@ def network_client(app, db, hospital):
         client, secret = clients.create(session=db, institution_id=institution.id, created_by="テスト", scopes=scopes)
         http = TestClient(app, base_url="http://testserver")
         made.append(http)
-        answer = http.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=(client.client_id, secret))
+        answer = http.post(
+            "/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=(client.client_id, secret)
+        )
         assert answer.status_code == 200, answer.text
         http.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
         return NetworkClient(http=http, client_id=client.client_id, secret=secret, institution=institution)

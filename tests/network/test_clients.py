@@ -1,4 +1,5 @@
 """Registering network clients: admin UI (secret shown once), CLI-equivalent service, disabling."""
+
 from __future__ import annotations
 
 from sqlmodel import select
@@ -24,9 +25,16 @@ def test_admin_registers_a_client_and_sees_the_secret_once(login, personas, hosp
 def test_disabling_ends_the_tokens_at_once(network_client, login, personas, db):
     nc = network_client()
     assert nc.get("Organization").status_code == 200
-    assert login(personas.admin).post("/admin/network/disable", data={"client_id": nc.client_id}, follow_redirects=False).status_code == 303
+    assert (
+        login(personas.admin)
+        .post("/admin/network/disable", data={"client_id": nc.client_id}, follow_redirects=False)
+        .status_code
+        == 303
+    )
     assert nc.get("Organization").status_code == 401
-    again = nc.http.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=(nc.client_id, nc.secret))
+    again = nc.http.post(
+        "/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, auth=(nc.client_id, nc.secret)
+    )
     assert again.status_code == 401
 
 
@@ -37,9 +45,15 @@ def test_bad_scopes_and_grant_are_refused(hospital, db, client):
 
     with pytest.raises(Invalid):
         clients.create(session=db, institution_id=hospital.id, created_by="t", scopes="user/*.*")
-    assert client.post("/fhir/r4/auth/token", data={"grant_type": "password"}).json()["error"] == "unsupported_grant_type"
-    assert client.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials"},
-                       headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert (
+        client.post("/fhir/r4/auth/token", data={"grant_type": "password"}).json()["error"] == "unsupported_grant_type"
+    )
+    assert (
+        client.post(
+            "/fhir/r4/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": "Basic !!!"}
+        ).status_code
+        == 401
+    )
 
 
 def test_staff_cannot_manage_clients(login, personas, hospital):

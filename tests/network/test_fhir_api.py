@@ -1,7 +1,6 @@
 """FHIR R4 API: every resource validates with fhir.resources (R4B), consent rules, audit, inbound updates."""
-from __future__ import annotations
 
-from datetime import date
+from __future__ import annotations
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
@@ -31,23 +30,55 @@ def valid(response, status: int = 200) -> dict:
 def patient(make, db):
     """A consenting person with a full dataset: two doctors (二人主治医制), contacts, insurance, entries."""
     family, second = make.practitioner(specialty="内科"), make.practitioner(specialty="糖尿病内科")
-    person = make.person(family_doctor_id=family.id, second_doctor_id=second.id, given_name="太郎", given_name_kana="タロウ",
-                         insurance_kind="後期高齢者医療", insurer_number="39110000", insurance_number="00000001", sex="male",
-                         external_ref="T-0001")
+    person = make.person(
+        family_doctor_id=family.id,
+        second_doctor_id=second.id,
+        given_name="太郎",
+        given_name_kana="タロウ",
+        insurance_kind="後期高齢者医療",
+        insurer_number="39110000",
+        insurance_number="00000001",
+        sex="male",
+        external_ref="T-0001",
+    )
     make.consent(person)
     make.entry(person, kind="allergy", text="ペニシリン系抗菌薬", category="drug")
-    make.entry(person, kind="medication", text="ワルファリン錠1mg", is_anticoagulant=True, code_system="yj", code="3332001F1010")
+    make.entry(
+        person,
+        kind="medication",
+        text="ワルファリン錠1mg",
+        is_anticoagulant=True,
+        code_system="yj",
+        code="3332001F1010",
+    )
     make.entry(person, kind="condition", text="2型糖尿病")
-    dataset.add_contact(session=db, actor=FACTORY_ACTOR, person_id=person.id,
-                        data=EmergencyContactCreate(name="見本 花江", kana="ミホン ハナエ", relation="長女", phone="090-0000-0001"))
+    dataset.add_contact(
+        session=db,
+        actor=FACTORY_ACTOR,
+        person_id=person.id,
+        data=EmergencyContactCreate(name="見本 花江", kana="ミホン ハナエ", relation="長女", phone="090-0000-0001"),
+    )
     return person
 
 
 def test_metadata_lists_resources_and_token_url(client):
     body = valid(client.get("/fhir/r4/metadata"))
     types = {r["type"] for r in body["rest"][0]["resource"]}
-    assert {"Patient", "AllergyIntolerance", "Condition", "MedicationStatement", "Practitioner", "PractitionerRole", "Organization",
-            "RelatedPerson", "CareTeam", "Consent", "Coverage", "AuditEvent", "Encounter"} <= types
+    assert {
+        "Patient",
+        "AllergyIntolerance",
+        "Condition",
+        "MedicationStatement",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "RelatedPerson",
+        "CareTeam",
+        "Consent",
+        "Coverage",
+        "AuditEvent",
+        "Encounter",
+    } <= types
     oauth = body["rest"][0]["security"]["extension"][0]
     assert {e["url"]: e["valueUri"] for e in oauth["extension"]}["token"] == "http://testserver/fhir/r4/auth/token"
 
@@ -58,8 +89,18 @@ def test_every_resource_type_validates(network_client, patient, db):
     assert p["meta"]["profile"] == ["http://jpfhir.jp/fhir/core/StructureDefinition/JP_Patient"]
     reps = {n["extension"][0]["valueCode"]: n["text"] for n in p["name"]}
     assert reps == {"IDE": patient.full_name, "SYL": patient.full_kana}
-    assert p["address"][0]["state"] == "埼玉県" and p["address"][0]["city"] == "加須市" and p["address"][0]["postalCode"]
-    for kind in ("AllergyIntolerance", "Condition", "MedicationStatement", "RelatedPerson", "CareTeam", "Consent", "Coverage"):
+    assert (
+        p["address"][0]["state"] == "埼玉県" and p["address"][0]["city"] == "加須市" and p["address"][0]["postalCode"]
+    )
+    for kind in (
+        "AllergyIntolerance",
+        "Condition",
+        "MedicationStatement",
+        "RelatedPerson",
+        "CareTeam",
+        "Consent",
+        "Coverage",
+    ):
         bundle = valid(nc.get(kind, params={"patient": f"Patient/{patient.id}"}))
         assert bundle["total"] >= 1, kind
         first = bundle["entry"][0]["resource"]
@@ -85,7 +126,10 @@ def test_summary_has_the_three_ips_sections(network_client, patient):
     composition = bundle["entry"][0]["resource"]
     assert composition["resourceType"] == "Composition"
     assert {s["code"]["coding"][0]["code"] for s in composition["section"]} == {"48765-2", "10160-0", "11450-4"}
-    assert "ワルファリン" in next(s for s in composition["section"] if s["code"]["coding"][0]["code"] == "10160-0")["text"]["div"]
+    assert (
+        "ワルファリン"
+        in next(s for s in composition["section"] if s["code"]["coding"][0]["code"] == "10160-0")["text"]["div"]
+    )
     full_urls = {e["fullUrl"] for e in bundle["entry"]}
     for section in composition["section"]:
         for ref in section["entry"]:
@@ -96,9 +140,15 @@ def test_without_token_or_with_bad_secret(client, network_client, patient):
     answer = client.get(f"/fhir/r4/Patient/{patient.id}")
     assert answer.status_code == 401 and answer.json()["resourceType"] == "OperationOutcome"
     nc = network_client()
-    bad = client.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials", "client_id": nc.client_id, "client_secret": "wrong"})
+    bad = client.post(
+        "/fhir/r4/auth/token",
+        data={"grant_type": "client_credentials", "client_id": nc.client_id, "client_secret": "wrong"},
+    )
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
-    form = client.post("/fhir/r4/auth/token", data={"grant_type": "client_credentials", "client_id": nc.client_id, "client_secret": nc.secret})
+    form = client.post(
+        "/fhir/r4/auth/token",
+        data={"grant_type": "client_credentials", "client_id": nc.client_id, "client_secret": nc.secret},
+    )
     assert form.status_code == 200 and form.json()["token_type"] == "bearer"
 
 
@@ -114,11 +164,15 @@ def test_no_consent_is_refused_and_audited(network_client, make, db, connection)
     answer = nc.get(f"Patient/{person.id}")
     body = valid(answer, 404)
     assert body["resourceType"] == "OperationOutcome"
-    assert valid(nc.get("MedicationStatement", params={"patient": person.id}), 404)["resourceType"] == "OperationOutcome"
+    assert (
+        valid(nc.get("MedicationStatement", params={"patient": person.id}), 404)["resourceType"] == "OperationOutcome"
+    )
     events = db.exec(select(AuditEvent).where(AuditEvent.person_id == person.id, AuditEvent.outcome == "refused")).all()
     assert len(events) == 2 and events[0].organisation == nc.institution.name and events[0].actor_role == "network"
     assert valid(nc.get("Patient", params={"family": person.family_name}))["total"] == 0 or all(
-        e["resource"]["id"] != str(person.id) for e in nc.get("Patient", params={"family": person.family_name}).json()["entry"])
+        e["resource"]["id"] != str(person.id)
+        for e in nc.get("Patient", params={"family": person.family_name}).json()["entry"]
+    )
 
 
 def test_withdrawn_consent_removes_the_patient(network_client, patient, db):
@@ -132,14 +186,23 @@ def test_withdrawn_consent_removes_the_patient(network_client, patient, db):
 def test_reads_are_audited_with_the_institution(network_client, patient, db):
     nc = network_client()
     valid(nc.get(f"Patient/{patient.id}/$summary"))
-    event = db.exec(select(AuditEvent).where(AuditEvent.person_id == patient.id, AuditEvent.action == "fhir.summary")).one()
+    event = db.exec(
+        select(AuditEvent).where(AuditEvent.person_id == patient.id, AuditEvent.action == "fhir.summary")
+    ).one()
     assert event.organisation == nc.institution.name and event.outcome == "ok" and event.purpose == nc.client_id
 
 
 def test_read_scope_only_cannot_write(network_client, patient):
     nc = network_client(scopes="system/*.read")
-    answer = nc.post("MedicationStatement", {"resourceType": "MedicationStatement", "status": "active",
-                                             "medicationCodeableConcept": {"text": "メトホルミン"}, "subject": {"reference": f"Patient/{patient.id}"}})
+    answer = nc.post(
+        "MedicationStatement",
+        {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "メトホルミン"},
+            "subject": {"reference": f"Patient/{patient.id}"},
+        },
+    )
     assert valid(answer, 403)["issue"][0]["code"] == "forbidden"
 
 
@@ -147,38 +210,67 @@ def test_inbound_entries_live_beside_resident_ones(network_client, patient, db):
     nc = network_client()
     resident_version = {e.text for e in dataset.list_entries(session=db, person_id=patient.id)}
     for body in (
-        {"resourceType": "MedicationStatement", "status": "active", "subject": {"reference": f"Patient/{patient.id}"},
-         "medicationCodeableConcept": {"coding": [{"system": "urn:oid:1.2.392.200119.4.403.1", "code": "107869801"}], "text": "ワルファリン錠0.5mg 1日1回"}},
+        {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "subject": {"reference": f"Patient/{patient.id}"},
+            "medicationCodeableConcept": {
+                "coding": [{"system": "urn:oid:1.2.392.200119.4.403.1", "code": "107869801"}],
+                "text": "ワルファリン錠0.5mg 1日1回",
+            },
+        },
         {"resourceType": "Condition", "subject": {"reference": f"Patient/{patient.id}"}, "code": {"text": "心房細動"}},
-        {"resourceType": "AllergyIntolerance", "patient": {"reference": f"Patient/{patient.id}"}, "category": ["medication"], "code": {"text": "ヨード造影剤"}},
+        {
+            "resourceType": "AllergyIntolerance",
+            "patient": {"reference": f"Patient/{patient.id}"},
+            "category": ["medication"],
+            "code": {"text": "ヨード造影剤"},
+        },
     ):
         created = valid(nc.post(body["resourceType"], body), 201)
         assert created["meta"]["tag"][0]["code"] == "network"
         assert nc.institution.name in created["meta"]["tag"][0]["display"]
     entries = dataset.list_entries(session=db, person_id=patient.id)
     assert resident_version <= {e.text for e in entries}  # nothing overwritten
-    assert {e.text for e in entries if e.source == "network"} == {"ワルファリン錠0.5mg 1日1回", "心房細動", "ヨード造影剤"}
-    again = nc.post("Condition", {"resourceType": "Condition", "subject": {"reference": f"Patient/{patient.id}"}, "code": {"text": "心房細動"}})
+    assert {e.text for e in entries if e.source == "network"} == {
+        "ワルファリン錠0.5mg 1日1回",
+        "心房細動",
+        "ヨード造影剤",
+    }
+    again = nc.post(
+        "Condition",
+        {"resourceType": "Condition", "subject": {"reference": f"Patient/{patient.id}"}, "code": {"text": "心房細動"}},
+    )
     assert valid(again, 200)["id"]  # a repeat is not stored twice
 
 
-@pytest.mark.parametrize("body", [
-    {"resourceType": "Condition"},
-    {"resourceType": "Condition", "subject": {"reference": "Group/1"}, "code": {"text": "x"}},
-    {"resourceType": "MedicationStatement", "status": "bogus", "subject": {"reference": "Patient/1"}, "medicationCodeableConcept": {"text": "x"}},
-    {"resourceType": "Patient"},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Condition"},
+        {"resourceType": "Condition", "subject": {"reference": "Group/1"}, "code": {"text": "x"}},
+        {
+            "resourceType": "MedicationStatement",
+            "status": "bogus",
+            "subject": {"reference": "Patient/1"},
+            "medicationCodeableConcept": {"text": "x"},
+        },
+        {"resourceType": "Patient"},
+        ["not", "an", "object"],
+    ],
+)
 def test_bad_inbound_is_an_operation_outcome(network_client, body):
     nc = network_client()
-    resource = "Condition" if not isinstance(body, dict) or body.get("resourceType") == "Patient" else body["resourceType"]
+    resource = (
+        "Condition" if not isinstance(body, dict) or body.get("resourceType") == "Patient" else body["resourceType"]
+    )
     answer = nc.post(resource, body)
     assert 400 <= answer.status_code < 500
     assert answer.json()["resourceType"] == "OperationOutcome"
 
 
 def test_audit_events_only_for_the_patients_doctors(network_client, patient, db):
-    from app.directory.models import Practitioner, Institution
+    from app.directory.models import Institution, Practitioner
 
     own = db.get(Institution, db.get(Practitioner, patient.family_doctor_id).institution_id)
     valid(network_client().get("AuditEvent", params={"patient": patient.id}), 403)
@@ -188,8 +280,18 @@ def test_audit_events_only_for_the_patients_doctors(network_client, patient, db)
 
 def test_staff_page_shows_hospital_entries_beside_the_residents(network_client, patient, login, personas):
     nc = network_client()
-    valid(nc.post("MedicationStatement", {"resourceType": "MedicationStatement", "status": "active", "subject": {"reference": f"Patient/{patient.id}"},
-                                          "medicationCodeableConcept": {"text": "ワルファリン錠0.5mg"}}), 201)
+    valid(
+        nc.post(
+            "MedicationStatement",
+            {
+                "resourceType": "MedicationStatement",
+                "status": "active",
+                "subject": {"reference": f"Patient/{patient.id}"},
+                "medicationCodeableConcept": {"text": "ワルファリン錠0.5mg"},
+            },
+        ),
+        201,
+    )
     page = login(personas.staff).get(f"/staff/persons/{patient.id}")
     assert page.status_code == 200
     assert 'id="compare-medication"' in page.text and "医療機関確認済" in page.text

@@ -1,6 +1,7 @@
 """Operations tests: a committed database of its own (SQLite file, or a fresh PostgreSQL database
 when the suite runs on PostgreSQL) and its own data directory holding copies of the run's keys,
 so the ``lifeline`` command and the test read the same ciphertext and checkpoints."""
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app import bootstrap
 from app.audit import service as audit
 from app.audit.signing import audit_keys
 from app.audit.verify import verify_database
-from app import bootstrap
 from app.core.config import ROOT_DIR
 from app.core.crypto import field_keyring
 from app.persons import dataset
@@ -38,8 +39,18 @@ ACP = "延命処置ZZQ希望せず"
 HOUSEHOLD_NOTE = "透析QZK火木土のため不在"  # household.notes
 CONTACT_NOTE = "認知症XQVの母を介護中"  # emergencycontact.note
 WITHDRAWAL_REASON = "入院ZKQにつき撤回"  # consent.withdrawal_reason
-SECRETS = (MEDICATION, CONDITION, ALLERGY, INSURANCE_NUMBER, INSURANCE_SYMBOL, INSURANCE_NO, ACP,
-           HOUSEHOLD_NOTE, CONTACT_NOTE, WITHDRAWAL_REASON)
+SECRETS = (
+    MEDICATION,
+    CONDITION,
+    ALLERGY,
+    INSURANCE_NUMBER,
+    INSURANCE_SYMBOL,
+    INSURANCE_NO,
+    ACP,
+    HOUSEHOLD_NOTE,
+    CONTACT_NOTE,
+    WITHDRAWAL_REASON,
+)
 FAMILY_NAME = "試験家QJ"  # names stay plaintext by design (searchable): the positive control
 
 
@@ -55,8 +66,15 @@ class Installation:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIFELINE_")}
-        return env | {"LIFELINE_DATA_DIR": str(self.data_dir), "LIFELINE_DATABASE_URL": self.url,
-                      "LIFELINE_ENVIRONMENT": "test"} | extra
+        return (
+            env
+            | {
+                "LIFELINE_DATA_DIR": str(self.data_dir),
+                "LIFELINE_DATABASE_URL": self.url,
+                "LIFELINE_ENVIRONMENT": "test",
+            }
+            | extra
+        )
 
     def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         command = [str(Path(sys.executable).with_name("lifeline")), *args]
@@ -103,20 +121,41 @@ def seed(engine, *, persons: int = 3) -> dict:
         household = make.household(notes=HOUSEHOLD_NOTE)
         ids = []
         for _ in range(persons):
-            person = make.person(household, family_name=FAMILY_NAME, birth_date=date(1941, 5, 6), insurer_number=INSURANCE_NUMBER,
-                                 insurance_symbol=INSURANCE_SYMBOL, insurance_number=INSURANCE_NO, acp_notes=ACP)
+            person = make.person(
+                household,
+                family_name=FAMILY_NAME,
+                birth_date=date(1941, 5, 6),
+                insurer_number=INSURANCE_NUMBER,
+                insurance_symbol=INSURANCE_SYMBOL,
+                insurance_number=INSURANCE_NO,
+                acp_notes=ACP,
+            )
             make.entry(person, kind="medication", text=MEDICATION)
             make.entry(person, kind="condition", text=CONDITION)
             make.entry(person, kind="allergy", text=ALLERGY)
-            dataset.add_contact(session=session, actor=FACTORY_ACTOR, person_id=person.id,
-                                data=EmergencyContactCreate(name="試験 花子", relation="長女", phone="090-0000-0001", note=CONTACT_NOTE))
+            dataset.add_contact(
+                session=session,
+                actor=FACTORY_ACTOR,
+                person_id=person.id,
+                data=EmergencyContactCreate(
+                    name="試験 花子", relation="長女", phone="090-0000-0001", note=CONTACT_NOTE
+                ),
+            )
             ids.append(person.id)
         make.consent(person)
         dataset.withdraw_consent(session=session, actor=FACTORY_ACTOR, person_id=person.id, reason=WITHDRAWAL_REASON)
         household_id = household.id
     for person_id in ids:
-        audit.append(engine=engine, action="person.view", actor_username="test-staff", actor_role="staff",
-                     person_id=person_id, household_id=household_id, fields="dataset", purpose="staff")
+        audit.append(
+            engine=engine,
+            action="person.view",
+            actor_username="test-staff",
+            actor_role="staff",
+            person_id=person_id,
+            household_id=household_id,
+            fields="dataset",
+            purpose="staff",
+        )
     audit.checkpoint(engine=engine)
     audit.append(engine=engine, action="person.view", actor_username="test-staff", actor_role="staff", person_id=ids[0])
     return {"household_id": household_id, "person_ids": ids}

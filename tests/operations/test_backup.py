@@ -1,5 +1,6 @@
 """``lifeline backup`` / ``lifeline restore``: backup → the database is lost → restore → the data
 and the audit chain are intact. On SQLite and, when the suite runs there, on PostgreSQL."""
+
 from __future__ import annotations
 
 import io
@@ -14,15 +15,16 @@ from app.operations import backup as backups
 from app.operations import dumps
 from app.operations.dumps import BackupError
 from app.persons.models import ClinicalEntry, Person
-from tests.operations.conftest import MEDICATION, INSURANCE_NO, seed, verify
+from tests.operations.conftest import INSURANCE_NO, MEDICATION, seed, verify
 
 
 def _dataset(engine) -> list[tuple]:
     with Session(engine) as session:
         persons = session.exec(select(Person).order_by(Person.id)).all()
         entries = session.exec(select(ClinicalEntry).order_by(ClinicalEntry.id)).all()
-        return [(p.id, p.family_name, p.insurance_number, p.acp_notes, p.version) for p in persons] + \
-               [(e.id, e.person_id, e.kind.value, e.text) for e in entries]
+        return [(p.id, p.family_name, p.insurance_number, p.acp_notes, p.version) for p in persons] + [
+            (e.id, e.person_id, e.kind.value, e.text) for e in entries
+        ]
 
 
 def test_backup_wipe_restore_through_the_command(installation, tmp_path):

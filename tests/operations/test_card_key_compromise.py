@@ -1,6 +1,7 @@
 """After a card-signing key may have leaked (docs/operations.md §10): rotate, reissue every card the
 old key signed, print them, retire the old key; each step refused out of order, each one audited.
 Run with the ``lifeline`` command against a committed database, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,12 @@ from tests.operations.conftest import seed
 
 def _cards(installation) -> list[tuple]:
     with installation.engine.connect() as conn:
-        return conn.execute(text("SELECT person_id, serial, status, kid, revoke_reason, printed_at IS NOT NULL, qr_text "
-                                 "FROM card ORDER BY person_id, serial")).all()
+        return conn.execute(
+            text(
+                "SELECT person_id, serial, status, kid, revoke_reason, printed_at IS NOT NULL, qr_text "
+                "FROM card ORDER BY person_id, serial"
+            )
+        ).all()
 
 
 def test_a_leaked_card_key_is_replaced_card_by_card_then_retired(installation, tmp_path):
@@ -60,7 +65,9 @@ def test_a_leaked_card_key_is_replaced_card_by_card_then_retired(installation, t
 
     retired = installation.cli("keys", "retire", "--kid", old_kid)
     assert retired.returncode == 0, retired.stderr
-    assert "verifies until 20" in next(line for line in installation.cli("keys", "list").stdout.splitlines() if line.startswith(old_kid))
+    assert "verifies until 20" in next(
+        line for line in installation.cli("keys", "list").stdout.splitlines() if line.startswith(old_kid)
+    )
     # Even a verifier without the revocation list (offline, not yet updated) now refuses the old cards.
     keys = KeyStore(installation.data_dir / "keys" / "card").verification_keys()
     now = int(time.time()) + 1
@@ -68,8 +75,18 @@ def test_a_leaked_card_key_is_replaced_card_by_card_then_retired(installation, t
     assert {verify(c[6], keys=keys, revocations=None, now=now).status for c in new} == {Status.GENUINE}
 
     with installation.engine.connect() as conn:
-        rows = conn.execute(text("SELECT action, outcome FROM auditevent WHERE action IN ('card.reissue_all', 'key.retire') ORDER BY seq")).all()
-    assert [tuple(r) for r in rows] == [("card.reissue_all", "requested"), ("card.reissue_all", "requested"), ("card.reissue_all", "ok"),
-                                        ("card.reissue_all", "requested"), ("card.reissue_all", "ok"),
-                                        ("key.retire", "requested"), ("key.retire", "ok")]
+        rows = conn.execute(
+            text(
+                "SELECT action, outcome FROM auditevent WHERE action IN ('card.reissue_all', 'key.retire') ORDER BY seq"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("card.reissue_all", "requested"),
+        ("card.reissue_all", "requested"),
+        ("card.reissue_all", "ok"),
+        ("card.reissue_all", "requested"),
+        ("card.reissue_all", "ok"),
+        ("key.retire", "requested"),
+        ("key.retire", "ok"),
+    ]
     assert installation.cli("audit", "verify").returncode == 0

@@ -1,5 +1,6 @@
 """Field encryption keys: where the ring comes from, and ``lifeline keys rotate-fields``
 (re-encrypt in batches, resumable, then retire an old key only when nothing uses it)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,17 @@ from app.core.config import Settings
 from app.core.crypto import FieldKeyRing, KeyRingError, KeySource
 from app.operations import fieldkeys
 from app.persons.models import ClinicalEntry, Person
-from tests.operations.conftest import (ACP, ALLERGY, CONDITION, CONTACT_NOTE, HOUSEHOLD_NOTE, INSURANCE_NO, MEDICATION,
-                                       WITHDRAWAL_REASON, seed)
+from tests.operations.conftest import (
+    ACP,
+    ALLERGY,
+    CONDITION,
+    CONTACT_NOTE,
+    HOUSEHOLD_NOTE,
+    INSURANCE_NO,
+    MEDICATION,
+    WITHDRAWAL_REASON,
+    seed,
+)
 
 
 def _source(installation, **settings) -> KeySource:
@@ -25,7 +35,12 @@ def _raw_values(installation) -> list[str]:
     values = []
     with installation.engine.connect() as conn:
         for col in fieldkeys.encrypted_columns():
-            values += [v for (v,) in conn.exec_driver_sql(f'SELECT "{col.column}" FROM "{col.table}" WHERE "{col.column}" IS NOT NULL')]
+            values += [
+                v
+                for (v,) in conn.exec_driver_sql(
+                    f'SELECT "{col.column}" FROM "{col.table}" WHERE "{col.column}" IS NOT NULL'
+                )
+            ]
     return values
 
 
@@ -50,9 +65,11 @@ def test_the_ring_comes_from_the_environment_a_file_or_the_data_directory(tmp_pa
 
     with pytest.raises(KeyRingError, match="does not exist"):  # a configured file is never invented
         KeySource(Settings(data_dir=tmp_path, field_keys_file=tmp_path / "typo.json")).load()
-    for bad, message in (("{not json", "not a field key ring"),
-                         (json.dumps({"active": "f1", "keys": {}}), "active key 'f1' is not among"),
-                         (json.dumps({"active": "f_1", "keys": {"f_1": "AQ" * 22}}), "letters and digits")):
+    for bad, message in (
+        ("{not json", "not a field key ring"),
+        (json.dumps({"active": "f1", "keys": {}}), "active key 'f1' is not among"),
+        (json.dumps({"active": "f_1", "keys": {"f_1": "AQ" * 22}}), "letters and digits"),
+    ):
         with pytest.raises(KeyRingError, match=message):
             KeySource(Settings(data_dir=tmp_path, field_keys=SecretStr(bad))).load()
 
@@ -62,8 +79,19 @@ def test_rotation_reencrypts_every_encrypted_column(installation):
     source = _source(installation)
     old = source.load()
     before = _plaintexts(installation, old)
-    assert {MEDICATION, CONDITION, ALLERGY, INSURANCE_NO, ACP, HOUSEHOLD_NOTE, CONTACT_NOTE, WITHDRAWAL_REASON} <= before
-    assert {"household.notes", "emergencycontact.note", "consent.withdrawal_reason"} <= set(map(str, fieldkeys.encrypted_columns()))
+    assert {
+        MEDICATION,
+        CONDITION,
+        ALLERGY,
+        INSURANCE_NO,
+        ACP,
+        HOUSEHOLD_NOTE,
+        CONTACT_NOTE,
+        WITHDRAWAL_REASON,
+    } <= before
+    assert {"household.notes", "emergencycontact.note", "consent.withdrawal_reason"} <= set(
+        map(str, fieldkeys.encrypted_columns())
+    )
 
     result = installation.cli("keys", "rotate-fields", "--batch-size", "2")
     assert result.returncode == 0, result.stderr

@@ -1,8 +1,9 @@
 """Migrations on a committed database: the schema they build is the one the models declare, and
 0011 (free text encrypted) goes down and up again with data in it, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -45,8 +46,13 @@ def test_the_migrated_schema_is_what_the_models_declare(installation):
 def test_search_substrings_use_trigram_indexes_on_postgresql(installation):
     """0013: every column search matches by substring has a GIN trigram index the planner can use
     for the LIKE search writes (escaped pattern included); SQLite gets none."""
-    indexes = {"ix_person_name_key_trgm", "ix_person_kana_key_trgm", "ix_person_phone_key_trgm",
-               "ix_household_phone_key_trgm", "ix_household_address_line_trgm"}
+    indexes = {
+        "ix_person_name_key_trgm",
+        "ix_person_kana_key_trgm",
+        "ix_person_phone_key_trgm",
+        "ix_household_phone_key_trgm",
+        "ix_household_address_line_trgm",
+    }
     if installation.is_sqlite:
         assert not installation.scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE '%trgm%'")
         return
@@ -54,8 +60,11 @@ def test_search_substrings_use_trigram_indexes_on_postgresql(installation):
         found = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")).scalars())
         assert found == indexes
         conn.execute(text("SET enable_seqscan = off"))  # a few rows: the planner would scan otherwise
-        plan = "\n".join(conn.execute(text("EXPLAIN SELECT id FROM person WHERE kana_key LIKE '%' || :q || '%' ESCAPE '/'"),
-                                       {"q": "ヤマダ"}).scalars())
+        plan = "\n".join(
+            conn.execute(
+                text("EXPLAIN SELECT id FROM person WHERE kana_key LIKE '%' || :q || '%' ESCAPE '/'"), {"q": "ヤマダ"}
+            ).scalars()
+        )
     assert "ix_person_kana_key_trgm" in plan, plan
     db.downgrade(installation.engine, "0012_card_qr_symbol")
     assert installation.scalar("SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%\\_trgm'") == 0
@@ -75,12 +84,20 @@ def test_0011_encrypts_free_text_and_its_downgrade_opens_it_again(installation):
     assert set(down["consent"].values()) == {WITHDRAWAL_REASON}
 
     # Rows written by the old version (more than one batch of 500), and one value already sealed.
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     already = ring.seal("既に暗号化QZX")
     with installation.engine.begin() as conn:
-        conn.execute(text("INSERT INTO emergencycontact (name, kana, relation, phone, phone2, note, person_id, position, created_at) "
-                          "VALUES ('試験 一郎', '', '', '090-0000-0002', '', :note, :person, :position, :now)"),
-                     [{"note": f"旧版メモ{n}", "person": ids["person_ids"][0], "position": n + 2, "now": now} for n in range(1200)])
+        conn.execute(
+            text(
+                "INSERT INTO emergencycontact (name, kana, relation, phone, phone2, note, person_id, position, "
+                "created_at) "
+                "VALUES ('試験 一郎', '', '', '090-0000-0002', '', :note, :person, :position, :now)"
+            ),
+            [
+                {"note": f"旧版メモ{n}", "person": ids["person_ids"][0], "position": n + 2, "now": now}
+                for n in range(1200)
+            ],
+        )
         first_contact = min(down["emergencycontact"])
         conn.execute(text("UPDATE emergencycontact SET note = :v WHERE id = :id"), {"v": already, "id": first_contact})
 
@@ -91,8 +108,9 @@ def test_0011_encrypts_free_text_and_its_downgrade_opens_it_again(installation):
     assert _schema_diff(installation.engine) == []
     with Session(installation.engine) as session:
         assert session.get(Household, ids["household_id"]).notes == HOUSEHOLD_NOTE
-        assert {c.note for c in session.exec(select(EmergencyContact))} == \
-            {"既に暗号化QZX", CONTACT_NOTE} | {f"旧版メモ{n}" for n in range(1200)}
+        assert {c.note for c in session.exec(select(EmergencyContact))} == {"既に暗号化QZX", CONTACT_NOTE} | {
+            f"旧版メモ{n}" for n in range(1200)
+        }
         assert [c.withdrawal_reason for c in session.exec(select(Consent))] == [WITHDRAWAL_REASON]
 
     if installation.is_sqlite:  # foreign keys were off for the table copies only, and nothing dangles

@@ -3,6 +3,7 @@ memo, emergency-contact note, reason for withdrawing consent), in plaintext: nei
 file (nor its write-ahead log) nor in a backup. Grepped in the raw bytes, in every encoding the
 text could plausibly be stored in; the person's name, plaintext by design (staff search it), is
 the control that proves the grep would have found a plaintext value."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,13 +16,35 @@ from sqlalchemy import text
 from app import bootstrap
 from app.operations import backup as backups
 from tests.conftest import IS_POSTGRES
-from tests.operations.conftest import (ACP, ALLERGY, CONDITION, CONTACT_NOTE, FAMILY_NAME, HOUSEHOLD_NOTE, INSURANCE_NO,
-                                       INSURANCE_SYMBOL, MEDICATION, WITHDRAWAL_REASON, Installation, seed)
+from tests.operations.conftest import (
+    ACP,
+    ALLERGY,
+    CONDITION,
+    CONTACT_NOTE,
+    FAMILY_NAME,
+    HOUSEHOLD_NOTE,
+    INSURANCE_NO,
+    INSURANCE_SYMBOL,
+    MEDICATION,
+    WITHDRAWAL_REASON,
+    Installation,
+    seed,
+)
 from tests.scratch import engine_for
 
 # The 8-digit 保険者番号 is left out of the grep: any 8 digits occur by chance in a few kilobytes of
 # base64 ciphertext now and then. The 記号 and 番号 beside it carry letters and are grepped.
-GREPPED = (MEDICATION, CONDITION, ALLERGY, ACP, INSURANCE_SYMBOL, INSURANCE_NO, HOUSEHOLD_NOTE, CONTACT_NOTE, WITHDRAWAL_REASON)
+GREPPED = (
+    MEDICATION,
+    CONDITION,
+    ALLERGY,
+    ACP,
+    INSURANCE_SYMBOL,
+    INSURANCE_NO,
+    HOUSEHOLD_NOTE,
+    CONTACT_NOTE,
+    WITHDRAWAL_REASON,
+)
 
 
 def _encodings(value: str) -> list[bytes]:

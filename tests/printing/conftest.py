@@ -1,4 +1,5 @@
 """Shared helpers for the printing tests: a fully filled-in household, rasterising and reading PDFs."""
+
 from __future__ import annotations
 
 import io
@@ -29,12 +30,18 @@ class World:
 
 
 def add(db, person, kind, text, **kw):
-    return dataset.add_entry(session=db, actor=FACTORY_ACTOR, person_id=person.id, data=ClinicalEntryCreate(kind=kind, text=text, **kw))
+    return dataset.add_entry(
+        session=db, actor=FACTORY_ACTOR, person_id=person.id, data=ClinicalEntryCreate(kind=kind, text=text, **kw)
+    )
 
 
 def contact(db, person, name, relation, phone, kana=""):
-    return dataset.add_contact(session=db, actor=FACTORY_ACTOR, person_id=person.id,
-                               data=EmergencyContactCreate(name=name, kana=kana, relation=relation, phone=phone))
+    return dataset.add_contact(
+        session=db,
+        actor=FACTORY_ACTOR,
+        person_id=person.id,
+        data=EmergencyContactCreate(name=name, kana=kana, relation=relation, phone=phone),
+    )
 
 
 @pytest.fixture
@@ -43,11 +50,27 @@ def world(db, make) -> World:
     family = make.practitioner(phone="0480-00-1001", specialty="内科")
     second = make.practitioner(phone="0480-00-1002", specialty="糖尿病内科")
     household = make.household(address_line="見本町1-2-3", welfare_commissioner="民生 委子（架空）")
-    taro = make.person(household, family_name="見本", given_name="太郎", family_name_kana="ミホン", given_name_kana="タロウ",
-                       family_doctor_id=family.id, second_doctor_id=second.id, dnar_status="exists", dnar_location="冷蔵庫のキット内（封筒）",
-                       blood_abo="A", blood_rh="+")
-    ume = make.person(household, family_name="見本", given_name="梅子", family_name_kana="ミホン", given_name_kana="ウメコ",
-                      family_doctor_id=family.id)
+    taro = make.person(
+        household,
+        family_name="見本",
+        given_name="太郎",
+        family_name_kana="ミホン",
+        given_name_kana="タロウ",
+        family_doctor_id=family.id,
+        second_doctor_id=second.id,
+        dnar_status="exists",
+        dnar_location="冷蔵庫のキット内（封筒）",
+        blood_abo="A",
+        blood_rh="+",
+    )
+    ume = make.person(
+        household,
+        family_name="見本",
+        given_name="梅子",
+        family_name_kana="ミホン",
+        given_name_kana="ウメコ",
+        family_doctor_id=family.id,
+    )
     for person in (taro, ume):
         make.consent(person)
     add(db, taro, "allergy", "ペニシリン系抗菌薬（発疹）", category="drug")
@@ -93,7 +116,12 @@ def decode(image: Image.Image) -> list:
 
 def check_genuine(db, text: str, person) -> None:
     """The QR names the person's current card, and its signature verifies with the published keys."""
-    result = verify(text, keys=cards.keystore().verification_keys(), revocations=cards.revocation_list(session=db), now=int(time.time()))
+    result = verify(
+        text,
+        keys=cards.keystore().verification_keys(),
+        revocations=cards.revocation_list(session=db),
+        now=int(time.time()),
+    )
     assert result.status == Status.GENUINE, result
     card = cards.current(session=db, person_id=person.id)
     assert card is not None
@@ -137,7 +165,11 @@ def assert_quiet_zone(image: Image.Image, barcode) -> None:
     module = (right - left) / (modules - 1)
     margin = 4 * module
     grey = image.convert("L")
-    ring = [(x, y) for x in range(int(left - margin), int(right + margin) + 1) for y in range(int(top - margin), int(bottom + margin) + 1)
-            if not (left - module < x < right + module and top - module < y < bottom + module)]
+    ring = [
+        (x, y)
+        for x in range(int(left - margin), int(right + margin) + 1)
+        for y in range(int(top - margin), int(bottom + margin) + 1)
+        if not (left - module < x < right + module and top - module < y < bottom + module)
+    ]
     dark = [xy for xy in ring if grey.getpixel(xy) < 128]
     assert not dark, f"{len(dark)} dark pixels in the quiet zone, e.g. {dark[:3]}"

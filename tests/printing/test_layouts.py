@@ -1,4 +1,5 @@
 """Building blocks of the printed material, without a database: fonts, the QR symbol, streaming, geometry."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,8 @@ from PIL import Image
 
 from app.cards.qr import QrSegment
 from card_printing import card, fonts, qr
-from card_printing.pdf import StreamingCanvas
 from card_printing.layout import A4_HEIGHT, A4_WIDTH
+from card_printing.pdf import StreamingCanvas
 from tests.printing.conftest import MM, raster
 
 HOST = "HTTPS://LIFELINE.CITY.KAZO.SAITAMA.JP/C/"
@@ -54,7 +55,13 @@ def test_fit_shrinks_to_the_minimum_then_wraps_without_losing_text():
 def _image(symbol: qr.QrSymbol, scale: int = 4) -> Image.Image:
     image = Image.new("L", (symbol.total, symbol.total), 255)
     light = ["0" * symbol.total] * qr.QUIET_ZONE
-    image.putdata([0 if bit == "1" else 255 for line in light + ["0000" + r + "0000" for r in symbol.rows] + light for bit in line])
+    image.putdata(
+        [
+            0 if bit == "1" else 255
+            for line in light + ["0000" + r + "0000" for r in symbol.rows] + light
+            for bit in line
+        ]
+    )
     return image.resize((symbol.total * scale,) * 2, Image.NEAREST)
 
 
@@ -97,7 +104,10 @@ def test_a_stored_symbol_comes_back_module_for_module(host):
     symbol = qr.encode(segments)
     data = qr.to_bytes(symbol, text=text)
     # docs/card-format.md: format, version, mask, 8 bytes of the text's SHA-256, then the modules 8 to a byte.
-    assert data[:3] == bytes((qr.SYMBOL_FORMAT, symbol.version, symbol.mask)) and len(data) == 11 + (symbol.size ** 2 + 7) // 8
+    assert (
+        data[:3] == bytes((qr.SYMBOL_FORMAT, symbol.version, symbol.mask))
+        and len(data) == 11 + (symbol.size**2 + 7) // 8
+    )
     assert qr.from_bytes(data, text=text) == symbol
 
 
@@ -165,6 +175,7 @@ def test_streaming_canvas_writes_pages_as_they_are_finished_and_keeps_none():
     assert objects[299] == objects[10]  # nothing accumulates per page
     pdf = out.getvalue()
     from tests.printing.conftest import text_of
+
     texts = text_of(pdf)
     assert len(texts) == 300 and "ページ 299" in texts[299]
 

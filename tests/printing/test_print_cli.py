@@ -1,4 +1,5 @@
 """``lifeline print`` on a fresh SQLite data directory with the demo data, as an operator runs it."""
+
 from __future__ import annotations
 
 import os
@@ -14,11 +15,18 @@ from tests.printing.conftest import decode, flat, page_size_mm, raster, text_of
 @pytest.fixture(scope="module")
 def lifeline(tmp_path_factory):
     data = tmp_path_factory.mktemp("print-cli")
-    env = {**os.environ, "LIFELINE_DATA_DIR": str(data), "LIFELINE_DATABASE_URL": "", "LIFELINE_ENVIRONMENT": "development",
-           "LIFELINE_PUBLIC_URL": "https://ll.city.kazo.lg.jp"}
+    env = {
+        **os.environ,
+        "LIFELINE_DATA_DIR": str(data),
+        "LIFELINE_DATABASE_URL": "",
+        "LIFELINE_ENVIRONMENT": "development",
+        "LIFELINE_PUBLIC_URL": "https://ll.city.kazo.lg.jp",
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT_DIR, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=ROOT_DIR, env=env, capture_output=True, text=True, timeout=300
+        )
 
     assert run("demo").returncode == 0
     run.data = data
@@ -34,7 +42,15 @@ def test_print_kits_all_writes_every_demo_kit(lifeline):
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     texts = [flat(t) for t in text_of(pdf)]
     everything = "".join(texts)
-    for expected in ("見本 太郎", "ミホン タロウ", "ワルファリン錠1mg 1日1回", "0480-00-1001", "吉野 試子", "ヨシノ ミコ（姪）", "髙橋 架空"):
+    for expected in (
+        "見本 太郎",
+        "ミホン タロウ",
+        "ワルファリン錠1mg 1日1回",
+        "0480-00-1001",
+        "吉野 試子",
+        "ヨシノ ミコ（姪）",
+        "髙橋 架空",
+    ):
         assert expected in everything, expected
     assert "𠮷" not in everything
     qr = decode(raster(pdf, 1, 150, blur=0.8))

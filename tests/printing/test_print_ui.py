@@ -1,4 +1,5 @@
 """The staff UI: print buttons return PDFs (audited), batch jobs report progress, the glyph report guides the fix."""
+
 from __future__ import annotations
 
 import re
@@ -67,10 +68,22 @@ def test_refused_print_explains_why_and_returns_no_pdf(login, personas, db, make
 def test_no_audit_no_pdf(login, personas, db, world):
     c = login(personas.staff)
     if IS_POSTGRES:
-        db.exec(text("CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql"))
-        db.exec(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent FOR EACH ROW EXECUTE FUNCTION refuse_audit()"))
+        db.exec(
+            text(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ "
+                "LANGUAGE plpgsql"
+            )
+        )
+        db.exec(
+            text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+        )
     else:
-        db.exec(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent BEGIN SELECT RAISE(ABORT, 'audit refused'); END"))
+        db.exec(
+            text(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent BEGIN SELECT RAISE(ABORT, 'audit refused'); "
+                "END"
+            )
+        )
     db.commit()
     r = c.post(f"/staff/print/households/{world.household.id}/kit")
     assert r.status_code == 503 and "application/pdf" not in r.headers["content-type"]

@@ -1,4 +1,5 @@
-"""Every kind of PDF, printed from the database: rasterised, its QR decoded and verified, its text and geometry checked."""
+"""Every kind of PDF, printed from the database: rasterised, QR decoded and verified, text and geometry checked."""
+
 from __future__ import annotations
 
 import datetime
@@ -14,15 +15,27 @@ from app.cards.models import Card
 from app.households.models import Household
 from app.persons import dataset
 from app.persons.models import EmergencyContactCreate
-from app.residents import service as residents
 from app.printing import batch
 from app.printing.snapshots import card_info, issuer_from_settings, load_people
+from app.residents import service as residents
 from card_printing import card
 from card_printing.letter import format_code
 from card_printing.pdf import StreamingCanvas
 from tests.factories import FACTORY_ACTOR
-from tests.printing.conftest import (MM, add, assert_quiet_zone, check_genuine, contact, decode, flat, objects_bounds, page_size_mm,
-                                     qr_texts, raster, text_of)
+from tests.printing.conftest import (
+    MM,
+    add,
+    assert_quiet_zone,
+    check_genuine,
+    contact,
+    decode,
+    flat,
+    objects_bounds,
+    page_size_mm,
+    qr_texts,
+    raster,
+    text_of,
+)
 
 A4_MM = (210.0, 297.0)
 
@@ -35,7 +48,9 @@ def _print(kind, db, ids, **kw) -> tuple[bytes, batch.Summary]:
     out = io.BytesIO()
     runner = {"kits": batch.print_kits, "sheets": batch.print_sheets, "cards": batch.print_cards}[kind]
     key = "household_ids" if kind == "kits" else "person_ids"
-    summary = runner(engine=db.connection(), actor=FACTORY_ACTOR, out=out, audit=kw.pop("audit", _no_audit), **{key: ids}, **kw)
+    summary = runner(
+        engine=db.connection(), actor=FACTORY_ACTOR, out=out, audit=kw.pop("audit", _no_audit), **{key: ids}, **kw
+    )
     db.expire_all()
     return out.getvalue(), summary
 
@@ -54,10 +69,27 @@ def test_sheet_shows_the_dataset_and_a_genuine_qr(db, world):
     assert summary.sheets == 1 and summary.pages == 1
     assert page_size_mm(pdf, 0) == pytest.approx(A4_MM, abs=0.01)
     text = flat(text_of(pdf)[0])
-    for expected in ("見本 太郎", "ミホン タロウ", "昭和15年3月2日（1940年3月2日）", "ペニシリン系抗菌薬（発疹）", "ワルファリン錠1mg 1日1回",
-                     "抗凝固薬", "インスリン グラルギン 朝10単位", "インスリン使用", "2型糖尿病", "0480-00-1001", "0480-00-1002",
-                     "二人目の主治医（糖尿病内科）", "見本 花江（長女）", "090-0000-0001", "DNAR書面：あり", "冷蔵庫のキット内（封筒）",
-                     "最終確認", "確認者 テスト（市職員）", "変更メモ"):
+    for expected in (
+        "見本 太郎",
+        "ミホン タロウ",
+        "昭和15年3月2日（1940年3月2日）",
+        "ペニシリン系抗菌薬（発疹）",
+        "ワルファリン錠1mg 1日1回",
+        "抗凝固薬",
+        "インスリン グラルギン 朝10単位",
+        "インスリン使用",
+        "2型糖尿病",
+        "0480-00-1001",
+        "0480-00-1002",
+        "二人目の主治医（糖尿病内科）",
+        "見本 花江（長女）",
+        "090-0000-0001",
+        "DNAR書面：あり",
+        "冷蔵庫のキット内（封筒）",
+        "最終確認",
+        "確認者 テスト（市職員）",
+        "変更メモ",
+    ):
         assert expected in text, expected
     for dpi, blur in ((300, 0), (150, 0.8)):
         texts = qr_texts(pdf, 0, dpi=dpi, blur=blur)
@@ -69,8 +101,12 @@ def test_sheet_shows_the_dataset_and_a_genuine_qr(db, world):
 
 
 def test_sheet_prints_a_contact_note_stored_encrypted(db, world):
-    dataset.add_contact(session=db, actor=FACTORY_ACTOR, person_id=world.ume.id,
-                        data=EmergencyContactCreate(name="見本 次郎", relation="長男", phone="090-0000-0002", note="平日日中は勤務先"))
+    dataset.add_contact(
+        session=db,
+        actor=FACTORY_ACTOR,
+        person_id=world.ume.id,
+        data=EmergencyContactCreate(name="見本 次郎", relation="長男", phone="090-0000-0002", note="平日日中は勤務先"),
+    )
     stored = db.exec(sql("SELECT note FROM emergencycontact WHERE person_id = :id").bindparams(id=world.ume.id)).all()
     assert len(stored) == 2 and all(v.startswith("enc1:") for (v,) in stored)
     pdf, _ = _print("sheets", db, [world.ume.id])
@@ -106,7 +142,14 @@ def test_cr80_card_page_size_qr_module_and_text(db, world):
     for page in (0, 1):
         assert page_size_mm(pdf, page) == pytest.approx((85.6, 54.0), abs=0.01)
     front, back = (flat(t) for t in text_of(pdf))
-    for expected in ("見本 太郎", "ミホン タロウ", "昭和15年3月2日（1940年3月2日）", "0480-00-1001", "0480-00-1002", "かかりつけ医カード"):
+    for expected in (
+        "見本 太郎",
+        "ミホン タロウ",
+        "昭和15年3月2日（1940年3月2日）",
+        "0480-00-1001",
+        "0480-00-1002",
+        "かかりつけ医カード",
+    ):
         assert expected in front, expected
     number = cards.current(session=db, person_id=world.taro.id).card_number
     assert number in front and number in back
@@ -122,7 +165,9 @@ def test_cr80_card_page_size_qr_module_and_text(db, world):
     # The demo/test host (http://127.0.0.1:8000) is short enough for version 7 (docs/card-format.md).
     assert found.extra["ECLevel"] == "M" and int(found.extra["Version"]) <= 7
     corners = found.position
-    width_px = ((corners.top_right.x - corners.top_left.x) ** 2 + (corners.top_right.y - corners.top_left.y) ** 2) ** 0.5
+    width_px = (
+        (corners.top_right.x - corners.top_left.x) ** 2 + (corners.top_right.y - corners.top_left.y) ** 2
+    ) ** 0.5
     modules = 4 * int(found.extra["Version"]) + 17
     assert (width_px + 1) / modules * 25.4 / 600 >= 0.42
 
@@ -141,8 +186,15 @@ def test_card_module_size_from_the_drawing(db, world):
     left, bottom = placement.x + 4 * placement.module, placement.y + 4 * placement.module
     side = placement.side - 8 * placement.module
     for x0, y0, x1, y1 in objects_bounds(out.getvalue(), 0):
-        inside_symbol = x0 >= left - 0.01 and x1 <= left + side + 0.01 and y0 >= bottom - 0.01 and y1 <= bottom + side + 0.01
-        apart = x1 <= placement.x + 0.01 or x0 >= placement.x + placement.side - 0.01 or y1 <= placement.y + 0.01 or y0 >= placement.y + placement.side - 0.01
+        inside_symbol = (
+            x0 >= left - 0.01 and x1 <= left + side + 0.01 and y0 >= bottom - 0.01 and y1 <= bottom + side + 0.01
+        )
+        apart = (
+            x1 <= placement.x + 0.01
+            or x0 >= placement.x + placement.side - 0.01
+            or y1 <= placement.y + 0.01
+            or y0 >= placement.y + placement.side - 0.01
+        )
         band = y0 >= 54 * MM - card.BAND_H - 0.01  # the band is above the quiet zone
         assert inside_symbol or apart or band, (x0, y0, x1, y1)
 
@@ -150,7 +202,9 @@ def test_card_module_size_from_the_drawing(db, world):
 def test_ten_up_sheet_positions_and_mirrored_backs(db, make, world):
     people = [world.taro, world.ume]
     for n in range(9):
-        person = make.person(world.household, given_name=f"試験{n}", family_name_kana="ミホン", given_name_kana="シケン")
+        person = make.person(
+            world.household, given_name=f"試験{n}", family_name_kana="ミホン", given_name_kana="シケン"
+        )
         make.consent(person)
         contact(db, person, f"連絡 {n}号", "長女", f"090-1111-{n:04d}")
         people.append(person)
@@ -173,6 +227,7 @@ def test_ten_up_sheet_positions_and_mirrored_backs(db, make, world):
     assert {b.text for b in decode(raster(pdf, 0, 150, blur=0.6))} == {b.text for b in found}
     # On the back page, card i's contact sits in the mirrored column (long-edge duplex).
     from tests.printing.conftest import pages
+
     doc = pages(pdf)
     try:
         textpage = doc[1].get_textpage()
@@ -199,7 +254,9 @@ def test_markup_like_text_prints_literally(db, make, world, hostile):
 
 
 def test_forty_medications_continue_on_further_pages_with_the_header(db, make, world):
-    person = make.person(world.household, family_name="見本", given_name="多薬", family_name_kana="ミホン", given_name_kana="タヤク")
+    person = make.person(
+        world.household, family_name="見本", given_name="多薬", family_name_kana="ミホン", given_name_kana="タヤク"
+    )
     make.consent(person)
     medications = [f"テスト薬{i:02d}号錠 {i}mg 1日1回" for i in range(40)]
     for i, name in enumerate(medications):
@@ -231,7 +288,9 @@ def test_a_long_name_shrinks_then_wraps_and_is_printed_whole(db, make, world):
 
 
 def test_missing_glyph_needs_a_print_name_and_never_prints_tofu(db, make, world):
-    person = make.person(world.household, family_name="𠮷野", given_name="試子", family_name_kana="ヨシノ", given_name_kana="タメコ")
+    person = make.person(
+        world.household, family_name="𠮷野", given_name="試子", family_name_kana="ヨシノ", given_name_kana="タメコ"
+    )
     make.consent(person)
     contact(db, person, "𠮷野 見子", "姪", "090-0000-0003", kana="ヨシノ ミコ")
     from app.core.errors import Invalid
@@ -255,7 +314,9 @@ def test_missing_glyph_needs_a_print_name_and_never_prints_tofu(db, make, world)
 
 def test_household_with_a_refused_member_is_left_out_of_a_batch_with_the_reason(db, make, world):
     other = make.household()
-    person = make.person(other, family_name="𠮷田", given_name="一", family_name_kana="ヨシダ", given_name_kana="ハジメ")
+    person = make.person(
+        other, family_name="𠮷田", given_name="一", family_name_kana="ヨシダ", given_name_kana="ハジメ"
+    )
     make.consent(person)
     pdf, summary = _print("kits", db, [world.household.id, other.id])
     assert summary.households == 1 and len(summary.skipped) == 1
@@ -280,7 +341,9 @@ def test_a_failing_audit_prints_nothing_and_changes_nothing(db, world, tmp_path)
 
     out = tmp_path / "kits.pdf"
     with pytest.raises(DomainError):
-        batch.print_kits(engine=db.connection(), actor=FACTORY_ACTOR, household_ids=[world.household.id], out=out, audit=refuse)
+        batch.print_kits(
+            engine=db.connection(), actor=FACTORY_ACTOR, household_ids=[world.household.id], out=out, audit=refuse
+        )
     assert not out.exists() and not list(tmp_path.iterdir())
     db.refresh(world.household)
     assert world.household.kit_printed_at is None
@@ -288,7 +351,9 @@ def test_a_failing_audit_prints_nothing_and_changes_nothing(db, world, tmp_path)
 
 def test_a_large_household_letter_continues_on_a_second_page(db, make, world):
     for n in range(6):
-        person = make.person(world.household, given_name=f"家族{n}", family_name_kana="ミホン", given_name_kana="カゾク")
+        person = make.person(
+            world.household, given_name=f"家族{n}", family_name_kana="ミホン", given_name_kana="カゾク"
+        )
         make.consent(person)
     pdf, summary = _print("kits", db, [world.household.id])
     texts = [flat(t) for t in text_of(pdf)]

@@ -1,4 +1,5 @@
 """The card's QR symbol stored at issuance: printed as stored, encoded and stored when missing or not the card's own."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """First sign-in with the letter's access code: formats, 和暦, one-time use, lock-out, staff reset."""
+
 from datetime import date
 
 from sqlmodel import select
@@ -17,10 +18,26 @@ def _full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
 
 
-def _start(client, code: str, birth: str = "昭和15年3月2日", username: str = "mihon-hanae", password: str = PASSPHRASE, password2=None):
-    return client.post("/me/start", data={"code": code, "birth_date": birth, "username": username, "display_name": "見本 花江（長女）",
-                                          "password": password, "password2": password if password2 is None else password2},
-                       follow_redirects=False)
+def _start(
+    client,
+    code: str,
+    birth: str = "昭和15年3月2日",
+    username: str = "mihon-hanae",
+    password: str = PASSPHRASE,
+    password2=None,
+):
+    return client.post(
+        "/me/start",
+        data={
+            "code": code,
+            "birth_date": birth,
+            "username": username,
+            "display_name": "見本 花江（長女）",
+            "password": password,
+            "password2": password if password2 is None else password2,
+        },
+        follow_redirects=False,
+    )
 
 
 def test_code_with_hyphens_full_width_and_wareki_birth_date_creates_the_account(personas, db, anonymous):
@@ -30,10 +47,17 @@ def test_code_with_hyphens_full_width_and_wareki_birth_date_creates_the_account(
     r = _start(client, typed, birth="S15.3.2")
     assert r.status_code == 303 and r.headers["location"] == "/me/?welcome=1"
     user = db.exec(select(User).where(User.username == "mihon-hanae")).one()
-    assert user.role == "resident" and user.household_id == personas.household.id and user.display_name == "見本 花江（長女）"
+    assert (
+        user.role == "resident"
+        and user.household_id == personas.household.id
+        and user.display_name == "見本 花江（長女）"
+    )
     page = client.get("/me/")
     assert page.status_code == 200 and personas.patient.full_name in page.text
-    assert db.exec(select(AuditEvent).where(AuditEvent.action == "auth.code_used")).one().household_id == personas.household.id
+    assert (
+        db.exec(select(AuditEvent).where(AuditEvent.action == "auth.code_used")).one().household_id
+        == personas.household.id
+    )
     # Later sign-ins: username and passphrase at /login.
     again = anonymous()
     r = again.post("/login", data={"username": "mihon-hanae", "password": PASSPHRASE}, follow_redirects=False)

@@ -1,4 +1,5 @@
 """Scanning is for paramedics on an enrolled device: their test sessions are bound to one."""
+
 import pytest
 
 from tests.ems.helpers import device_login

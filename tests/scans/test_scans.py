@@ -1,4 +1,5 @@
 """POST /api/v1/scans: verify first, audit always, summary only for a genuine card."""
+
 import pytest
 from sqlmodel import select
 
@@ -25,10 +26,16 @@ def _last_audit(db):
 
 def test_genuine_card_shows_the_summary_and_is_audited(scenario, login, personas, db):
     person, card = scenario
-    r = login(personas.paramedic).post("/api/v1/scans", json={"qr": card.qr_text, "incident": "R8-12345", "reason": "意識障害"})
+    r = login(personas.paramedic).post(
+        "/api/v1/scans", json={"qr": card.qr_text, "incident": "R8-12345", "reason": "意識障害"}
+    )
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "genuine" and body["message"] == "本物のカードです" and body["card_number"] == card.card_number
+    assert (
+        body["status"] == "genuine"
+        and body["message"] == "本物のカードです"
+        and body["card_number"] == card.card_number
+    )
     summary = body["summary"]
     assert summary["name"] == person.full_name and summary["birth_date_wareki"] == "昭和15年3月2日"
     assert summary["allergies"][0]["text"] == "ペニシリン"
@@ -36,7 +43,12 @@ def test_genuine_card_shows_the_summary_and_is_audited(scenario, login, personas
     assert summary["doctors"][0]["role"] == "family"
     event = _last_audit(db)
     assert event.id == body["audit_id"] and event.action == "scan.view" and event.person_id == person.id
-    assert event.incident == "R8-12345" and event.purpose == "意識障害" and event.actor_role == "paramedic" and not event.emergency
+    assert (
+        event.incident == "R8-12345"
+        and event.purpose == "意識障害"
+        and event.actor_role == "paramedic"
+        and not event.emergency
+    )
 
 
 def test_lowercase_url_from_a_phone_camera_verifies(scenario, login, personas):
@@ -45,14 +57,17 @@ def test_lowercase_url_from_a_phone_camera_verifies(scenario, login, personas):
     assert r.json()["status"] == "genuine"
 
 
-@pytest.mark.parametrize("mutate,status", [
-    (lambda t: t[:-1] + ("0" if t[-1] != "0" else "1"), "forged"),
-    (lambda t: t[:-20], "malformed"),
-    (lambda t: t + "?x=1", "malformed"),
-    (lambda t: "HTTPS://EVIL.EXAMPLE/X/" + t.rsplit("/", 1)[1], "malformed"),
-    (lambda t: "", "malformed"),
-    (lambda t: "\x00\xff" * 100, "malformed"),
-])
+@pytest.mark.parametrize(
+    "mutate,status",
+    [
+        (lambda t: t[:-1] + ("0" if t[-1] != "0" else "1"), "forged"),
+        (lambda t: t[:-20], "malformed"),
+        (lambda t: t + "?x=1", "malformed"),
+        (lambda t: "HTTPS://EVIL.EXAMPLE/X/" + t.rsplit("/", 1)[1], "malformed"),
+        (lambda t: "", "malformed"),
+        (lambda t: "\x00\xff" * 100, "malformed"),
+    ],
+)
 def test_bad_cards_get_a_status_and_no_data(scenario, login, personas, db, mutate, status):
     _, card = scenario
     r = login(personas.paramedic).post("/api/v1/scans", json={"qr": mutate(card.qr_text)})

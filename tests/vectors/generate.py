@@ -10,6 +10,7 @@ their own vectors: they are TEST KEYS ONLY and must never be trusted by a deploy
 Every vector's "expected" is written down here from how the vector was built, not computed
 by a verifier, so the vectors check the verifiers rather than mirror them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,7 +49,10 @@ class FixedKey:
 
 
 def _derived_key(seed: str) -> ec.EllipticCurvePrivateKey:
-    scalar = int.from_bytes(hashlib.sha256(f"tone-lifeline test key: {seed}".encode()).digest(), "big") % (_P256_ORDER - 1) + 1
+    scalar = (
+        int.from_bytes(hashlib.sha256(f"tone-lifeline test key: {seed}".encode()).digest(), "big") % (_P256_ORDER - 1)
+        + 1
+    )
     return ec.derive_private_key(scalar, ec.SECP256R1())
 
 
@@ -66,7 +70,12 @@ NEIGHBOUR = _key("neighbour", kid=ACTIVE.kid[:-1] + bytes([ACTIVE.kid[-1] ^ 0x01
 FORGER = _key("forger", kid=ACTIVE.kid)
 OUTSIDER = _key("outsider")
 RETIRED_NOT_AFTER = 1767225600  # 2026-01-01: cards of the retired key stop verifying
-TRUSTED = [(RETIRED, 1704067200, RETIRED_NOT_AFTER), (PREVIOUS, 1735689600, None), (NEIGHBOUR, 1735689600, None), (ACTIVE, 1764547200, None)]
+TRUSTED = [
+    (RETIRED, 1704067200, RETIRED_NOT_AFTER),
+    (PREVIOUS, 1735689600, None),
+    (NEIGHBOUR, 1735689600, None),
+    (ACTIVE, 1764547200, None),
+]
 
 
 def card_id(label: str) -> bytes:
@@ -75,7 +84,15 @@ def card_id(label: str) -> bytes:
 
 def jwks() -> dict:
     keys = [
-        public_jwk(VerificationKey(kid=key.kid, public_key=key.private_key.public_key(), created_at=created, not_after=not_after, active=key is ACTIVE))
+        public_jwk(
+            VerificationKey(
+                kid=key.kid,
+                public_key=key.private_key.public_key(),
+                created_at=created,
+                not_after=not_after,
+                active=key is ACTIVE,
+            )
+        )
         for key, created, not_after in TRUSTED
     ]
     return {"keys": keys}
@@ -97,6 +114,7 @@ def private_jwk(key: FixedKey) -> dict:
 
 # --- COSE assembly by hand, so that non-canonical variants can be signed too ---------------
 
+
 def bstr(data: bytes) -> bytes:
     return cbor2.dumps(data)
 
@@ -105,7 +123,9 @@ def protected_header(kid: bytes) -> bytes:
     return cbor2.dumps({1: -7, 4: kid}, canonical=True)
 
 
-def sign1(key: FixedKey, *, payload: bytes, protected: bytes | None = None, unprotected: bytes = b"\xa0", tag: bytes = b"\xd2") -> bytes:
+def sign1(
+    key: FixedKey, *, payload: bytes, protected: bytes | None = None, unprotected: bytes = b"\xa0", tag: bytes = b"\xd2"
+) -> bytes:
     protected = protected_header(key.kid) if protected is None else protected
     signature = key.sign(sig_structure(protected=protected, payload=payload))
     return tag + b"\x84" + bstr(protected) + unprotected + bstr(payload) + bstr(signature)
@@ -120,7 +140,7 @@ def qr(cose: bytes, prefix: str = PREFIX) -> str:
 
 
 def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
-    return data[:index] + bytes([data[index] ^ mask]) + data[index + 1:]
+    return data[:index] + bytes([data[index] ^ mask]) + data[index + 1 :]
 
 
 def shown(claims: CardClaims, key: FixedKey, status: str, newer: bool = False) -> dict:
@@ -191,26 +211,98 @@ def credential_vectors() -> list[dict]:
     body = valid_cose[1:]
     return [
         vector("valid card, signed by the active key", valid_qr, shown(valid, ACTIVE, "genuine")),
-        vector("valid card signed by the previous key (still published after rotation)", qr(sign1(PREVIOUS, payload=encode_claims(previous))), shown(previous, PREVIOUS, "genuine")),
-        vector("card with an expiry, scanned before it", qr(sign1(ACTIVE, payload=encode_claims(expiring))), shown(expiring, ACTIVE, "genuine")),
-        vector("card with an expiry, scanned after it", qr(sign1(ACTIVE, payload=encode_claims(expiring))), shown(expiring, ACTIVE, "expired"), now=NOW + 3600),
-        vector("card signed by a key whose not_after (exp in the JWKS) has passed", qr(sign1(RETIRED, payload=encode_claims(retired))), shown(retired, RETIRED, "expired")),
-        vector("the same card before that key's not_after", qr(sign1(RETIRED, payload=encode_claims(retired))), shown(retired, RETIRED, "genuine"), now=RETIRED_NOT_AFTER - 1),
-        vector("other key with the same kid: signed by another key that uses the active key's kid", qr(sign1(FORGER, payload=encode_claims(valid))), hidden("forged", ACTIVE.kid)),
-        vector("protected header: last kid byte changed, no key has that kid", qr(flip(valid_cose, kid_last, 0x80)), hidden("unknown_key", flip(ACTIVE.kid, len(ACTIVE.kid) - 1, 0x80))),
-        vector("protected header: last kid byte changed to the kid of another trusted key", qr(flip(valid_cose, kid_last)), hidden("forged", NEIGHBOUR.kid)),
-        vector("protected header: alg byte changed from ES256 (-7) to -8", qr(flip(valid_cose, alg_byte)), hidden("malformed")),
-        vector("payload: one byte of the card id changed", qr(flip(valid_cose, card_id_byte)), hidden("forged", ACTIVE.kid)),
-        vector("payload: one byte of the serial changed", qr(flip(valid_cose, serial_last, 0x02)), hidden("forged", ACTIVE.kid)),
+        vector(
+            "valid card signed by the previous key (still published after rotation)",
+            qr(sign1(PREVIOUS, payload=encode_claims(previous))),
+            shown(previous, PREVIOUS, "genuine"),
+        ),
+        vector(
+            "card with an expiry, scanned before it",
+            qr(sign1(ACTIVE, payload=encode_claims(expiring))),
+            shown(expiring, ACTIVE, "genuine"),
+        ),
+        vector(
+            "card with an expiry, scanned after it",
+            qr(sign1(ACTIVE, payload=encode_claims(expiring))),
+            shown(expiring, ACTIVE, "expired"),
+            now=NOW + 3600,
+        ),
+        vector(
+            "card signed by a key whose not_after (exp in the JWKS) has passed",
+            qr(sign1(RETIRED, payload=encode_claims(retired))),
+            shown(retired, RETIRED, "expired"),
+        ),
+        vector(
+            "the same card before that key's not_after",
+            qr(sign1(RETIRED, payload=encode_claims(retired))),
+            shown(retired, RETIRED, "genuine"),
+            now=RETIRED_NOT_AFTER - 1,
+        ),
+        vector(
+            "other key with the same kid: signed by another key that uses the active key's kid",
+            qr(sign1(FORGER, payload=encode_claims(valid))),
+            hidden("forged", ACTIVE.kid),
+        ),
+        vector(
+            "protected header: last kid byte changed, no key has that kid",
+            qr(flip(valid_cose, kid_last, 0x80)),
+            hidden("unknown_key", flip(ACTIVE.kid, len(ACTIVE.kid) - 1, 0x80)),
+        ),
+        vector(
+            "protected header: last kid byte changed to the kid of another trusted key",
+            qr(flip(valid_cose, kid_last)),
+            hidden("forged", NEIGHBOUR.kid),
+        ),
+        vector(
+            "protected header: alg byte changed from ES256 (-7) to -8",
+            qr(flip(valid_cose, alg_byte)),
+            hidden("malformed"),
+        ),
+        vector(
+            "payload: one byte of the card id changed", qr(flip(valid_cose, card_id_byte)), hidden("forged", ACTIVE.kid)
+        ),
+        vector(
+            "payload: one byte of the serial changed",
+            qr(flip(valid_cose, serial_last, 0x02)),
+            hidden("forged", ACTIVE.kid),
+        ),
         vector("payload: one byte of issued-at changed", qr(flip(valid_cose, iat_last)), hidden("forged", ACTIVE.kid)),
-        vector("signature: first byte of r changed", qr(flip(valid_cose, signature_start)), hidden("forged", ACTIVE.kid)),
-        vector("signature: last byte of s changed", qr(flip(valid_cose, len(valid_cose) - 1)), hidden("forged", ACTIVE.kid)),
-        vector("revoked: lost card, a newer card exists", qr(sign1(PREVIOUS, payload=encode_claims(lost))), shown(lost, PREVIOUS, "revoked", newer=True)),
-        vector("the replacement card of the lost one (serial 2)", qr(sign1(ACTIVE, payload=encode_claims(replacement))), shown(replacement, ACTIVE, "genuine")),
-        vector("revoked: an older serial of a card reissued twice", qr(sign1(PREVIOUS, payload=encode_claims(twice))), shown(twice, PREVIOUS, "revoked", newer=True)),
-        vector("revoked: cancelled card, no newer card", qr(sign1(PREVIOUS, payload=encode_claims(withdrawn))), shown(withdrawn, PREVIOUS, "revoked")),
-        vector("a later serial than the cancelled one is not revoked", qr(sign1(ACTIVE, payload=encode_claims(after_cancel))), shown(after_cancel, ACTIVE, "genuine")),
-        vector("unknown kid: signed by a key that is not published", qr(sign1(OUTSIDER, payload=encode_claims(valid))), hidden("unknown_key", OUTSIDER.kid)),
+        vector(
+            "signature: first byte of r changed", qr(flip(valid_cose, signature_start)), hidden("forged", ACTIVE.kid)
+        ),
+        vector(
+            "signature: last byte of s changed", qr(flip(valid_cose, len(valid_cose) - 1)), hidden("forged", ACTIVE.kid)
+        ),
+        vector(
+            "revoked: lost card, a newer card exists",
+            qr(sign1(PREVIOUS, payload=encode_claims(lost))),
+            shown(lost, PREVIOUS, "revoked", newer=True),
+        ),
+        vector(
+            "the replacement card of the lost one (serial 2)",
+            qr(sign1(ACTIVE, payload=encode_claims(replacement))),
+            shown(replacement, ACTIVE, "genuine"),
+        ),
+        vector(
+            "revoked: an older serial of a card reissued twice",
+            qr(sign1(PREVIOUS, payload=encode_claims(twice))),
+            shown(twice, PREVIOUS, "revoked", newer=True),
+        ),
+        vector(
+            "revoked: cancelled card, no newer card",
+            qr(sign1(PREVIOUS, payload=encode_claims(withdrawn))),
+            shown(withdrawn, PREVIOUS, "revoked"),
+        ),
+        vector(
+            "a later serial than the cancelled one is not revoked",
+            qr(sign1(ACTIVE, payload=encode_claims(after_cancel))),
+            shown(after_cancel, ACTIVE, "genuine"),
+        ),
+        vector(
+            "unknown kid: signed by a key that is not published",
+            qr(sign1(OUTSIDER, payload=encode_claims(valid))),
+            hidden("unknown_key", OUTSIDER.kid),
+        ),
         vector("truncated: last 20 digits missing", valid_qr[:-20], hidden("malformed")),
         vector("truncated: COSE bytes missing their last byte", qr(valid_cose[:-1]), hidden("malformed")),
         vector("truncated: prefix only", PREFIX, hidden("malformed")),
@@ -218,17 +310,37 @@ def credential_vectors() -> list[dict]:
         vector("wrong prefix: path /X/ instead of /C/", valid_qr.replace("/C/", "/X/"), hidden("malformed")),
         vector("wrong prefix: no /C/ path", valid_qr.replace("/C/", "/"), hidden("malformed")),
         vector("wrong prefix: FTP scheme", valid_qr.replace("HTTPS://", "FTP://"), hidden("malformed")),
-        vector("wrong prefix: one slash after the scheme", valid_qr.replace("HTTPS://", "HTTPS:/"), hidden("malformed")),
+        vector(
+            "wrong prefix: one slash after the scheme", valid_qr.replace("HTTPS://", "HTTPS:/"), hidden("malformed")
+        ),
         vector("wrong prefix: no scheme", valid_qr.replace("HTTPS://", ""), hidden("malformed")),
         vector("wrong prefix: path below /C/", valid_qr.replace("/C/", "/C/X/"), hidden("malformed")),
-        vector("lower-case scheme and host (as phone cameras open it)", "https://" + HOST.lower() + valid_qr[len("HTTPS://" + HOST):], shown(valid, ACTIVE, "genuine")),
-        vector("whole URL lower-cased, including /c/ (the digits are unchanged)", lower, shown(valid, ACTIVE, "genuine")),
-        vector("mixed-case host", valid_qr.replace(HOST, "LifeLine.City.Kazo.Saitama.JP"), shown(valid, ACTIVE, "genuine")),
-        vector("http scheme (development servers)", valid_qr.replace("HTTPS://", "HTTP://"), shown(valid, ACTIVE, "genuine")),
+        vector(
+            "lower-case scheme and host (as phone cameras open it)",
+            "https://" + HOST.lower() + valid_qr[len("HTTPS://" + HOST) :],
+            shown(valid, ACTIVE, "genuine"),
+        ),
+        vector(
+            "whole URL lower-cased, including /c/ (the digits are unchanged)", lower, shown(valid, ACTIVE, "genuine")
+        ),
+        vector(
+            "mixed-case host", valid_qr.replace(HOST, "LifeLine.City.Kazo.Saitama.JP"), shown(valid, ACTIVE, "genuine")
+        ),
+        vector(
+            "http scheme (development servers)",
+            valid_qr.replace("HTTPS://", "HTTP://"),
+            shown(valid, ACTIVE, "genuine"),
+        ),
         vector("host with a port", valid_qr.replace(HOST, HOST + ":8443"), shown(valid, ACTIVE, "genuine")),
-        vector("another host: the signature, not the host, makes a card genuine", valid_qr.replace(HOST, "EXAMPLE.ORG"), shown(valid, ACTIVE, "genuine")),
+        vector(
+            "another host: the signature, not the host, makes a card genuine",
+            valid_qr.replace(HOST, "EXAMPLE.ORG"),
+            shown(valid, ACTIVE, "genuine"),
+        ),
         vector("trailing garbage: letters after the digits", valid_qr + "ABC", hidden("malformed")),
-        vector("trailing garbage: one extra byte after the COSE structure", qr(valid_cose + b"\x00"), hidden("malformed")),
+        vector(
+            "trailing garbage: one extra byte after the COSE structure", qr(valid_cose + b"\x00"), hidden("malformed")
+        ),
         vector("trailing garbage: a second COSE structure", qr(valid_cose + valid_cose), hidden("malformed")),
         vector("trailing newline", valid_qr + "\n", hidden("malformed")),
         vector("leading space", " " + valid_qr, hidden("malformed")),
@@ -240,22 +352,64 @@ def credential_vectors() -> list[dict]:
         vector("not a string: null", None, hidden("malformed")),
         vector("not a string: a number", 42, hidden("malformed")),
         vector("binary junk", junk, hidden("malformed")),
-        vector("full-width digits", PREFIX + "".join(chr(ord(c) + 0xFEE0) for c in digits(valid_cose)), hidden("malformed")),
+        vector(
+            "full-width digits", PREFIX + "".join(chr(ord(c) + 0xFEE0) for c in digits(valid_cose)), hidden("malformed")
+        ),
         vector("full-width letters in the prefix", valid_qr.replace("HTTPS", "ＨＴＴＰＳ"), hidden("malformed")),
         vector("oversized input (over 10 KiB)", valid_qr + "0" * 10240, hidden("malformed")),
         vector("payload digits with a leading zero", PREFIX + "0" + digits(valid_cose), hidden("malformed")),
         vector("payload too long (401 digits)", PREFIX + "9" * 401, hidden("malformed")),
         vector("random digits", PREFIX + "1234567890" * 24, hidden("malformed")),
-        vector("validly signed, but iat encoded in 8 bytes (not deterministic CBOR)", qr(sign1(ACTIVE, payload=iat8)), hidden("malformed")),
-        vector("validly signed, but protected header keys out of order", qr(sign1(ACTIVE, payload=payload, protected=unsorted_protected)), hidden("malformed")),
-        vector("validly signed, but untagged COSE_Sign1", qr(sign1(ACTIVE, payload=payload, tag=b"")), hidden("malformed")),
-        vector("validly signed, but kid in the unprotected header", qr(sign1(ACTIVE, payload=payload, protected=cbor2.dumps({1: -7}), unprotected=b"\xa1\x04" + bstr(ACTIVE.kid))), hidden("malformed")),
-        vector("validly signed, but alg ES384 (-35) in the header", qr(sign1(ACTIVE, payload=payload, protected=cbor2.dumps({1: -35, 4: ACTIVE.kid}, canonical=True))), hidden("malformed")),
-        vector("validly signed, but with an extra claim (iss)", qr(sign1(ACTIVE, payload=cwt_with_iss)), hidden("malformed")),
-        vector("validly signed, but expiry before issue", qr(sign1(ACTIVE, payload=exp_before_iat)), hidden("malformed")),
-        vector("validly signed, but cti without serial (8 bytes)", qr(sign1(ACTIVE, payload=short_cti)), hidden("malformed")),
-        vector("detached payload (nil)", qr(valid_cose[: payload_start - 1] + b"\xf6" + valid_cose[signature_start - 2:]), hidden("malformed")),
-        vector("signature of 63 bytes", qr(valid_cose[: signature_start - 2] + b"\x58\x3f" + valid_cose[signature_start:-1]), hidden("malformed")),
+        vector(
+            "validly signed, but iat encoded in 8 bytes (not deterministic CBOR)",
+            qr(sign1(ACTIVE, payload=iat8)),
+            hidden("malformed"),
+        ),
+        vector(
+            "validly signed, but protected header keys out of order",
+            qr(sign1(ACTIVE, payload=payload, protected=unsorted_protected)),
+            hidden("malformed"),
+        ),
+        vector(
+            "validly signed, but untagged COSE_Sign1", qr(sign1(ACTIVE, payload=payload, tag=b"")), hidden("malformed")
+        ),
+        vector(
+            "validly signed, but kid in the unprotected header",
+            qr(
+                sign1(
+                    ACTIVE, payload=payload, protected=cbor2.dumps({1: -7}), unprotected=b"\xa1\x04" + bstr(ACTIVE.kid)
+                )
+            ),
+            hidden("malformed"),
+        ),
+        vector(
+            "validly signed, but alg ES384 (-35) in the header",
+            qr(sign1(ACTIVE, payload=payload, protected=cbor2.dumps({1: -35, 4: ACTIVE.kid}, canonical=True))),
+            hidden("malformed"),
+        ),
+        vector(
+            "validly signed, but with an extra claim (iss)",
+            qr(sign1(ACTIVE, payload=cwt_with_iss)),
+            hidden("malformed"),
+        ),
+        vector(
+            "validly signed, but expiry before issue", qr(sign1(ACTIVE, payload=exp_before_iat)), hidden("malformed")
+        ),
+        vector(
+            "validly signed, but cti without serial (8 bytes)",
+            qr(sign1(ACTIVE, payload=short_cti)),
+            hidden("malformed"),
+        ),
+        vector(
+            "detached payload (nil)",
+            qr(valid_cose[: payload_start - 1] + b"\xf6" + valid_cose[signature_start - 2 :]),
+            hidden("malformed"),
+        ),
+        vector(
+            "signature of 63 bytes",
+            qr(valid_cose[: signature_start - 2] + b"\x58\x3f" + valid_cose[signature_start:-1]),
+            hidden("malformed"),
+        ),
         vector("indefinite-length array", qr(b"\xd2\x9f" + body[1:] + b"\xff"), hidden("malformed")),
         vector("tag 98 (COSE_Sign) instead of 18", qr(b"\xd8\x62" + body), hidden("malformed")),
         vector("CWT tag 61 around the COSE_Sign1", qr(b"\xd8\x3d" + valid_cose), hidden("malformed")),
@@ -274,7 +428,11 @@ def _tampered(doc: dict, edit) -> dict:
 def _signed_payload(payload: dict, key: FixedKey = ACTIVE, header: dict | None = None) -> dict:
     header = header or {"alg": "ES256", "kid": b64url_encode(key.kid), "typ": "lifeline-revocations+json"}
     protected, body = (b64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (header, payload))
-    return {"protected": protected, "payload": body, "signature": b64url_encode(key.sign(f"{protected}.{body}".encode()))}
+    return {
+        "protected": protected,
+        "payload": body,
+        "signature": b64url_encode(key.sign(f"{protected}.{body}".encode())),
+    }
 
 
 def revocation_vectors() -> list[dict]:
@@ -292,6 +450,7 @@ def revocation_vectors() -> list[dict]:
             for step in path[:-1]:
                 target = target[step]
             target[path[-1]] = value
+
         return edit
 
     bad_reason = {**good, "entries": [{**good["entries"][0], "reason": "deceased"}]}
@@ -300,33 +459,69 @@ def revocation_vectors() -> list[dict]:
     flipped_signature = b64url_encode(flip(flipped_signature, 10))
     return [
         doc_vector("valid list signed by the active key", doc, valid),
-        doc_vector("valid empty list", sign_revocation_document(entries=[], version=1, issued_at=NOW, signer=ACTIVE), {"status": "valid", "version": 1, "issuedAt": NOW, "entries": 0}),
+        doc_vector(
+            "valid empty list",
+            sign_revocation_document(entries=[], version=1, issued_at=NOW, signer=ACTIVE),
+            {"status": "valid", "version": 1, "issuedAt": NOW, "entries": 0},
+        ),
         doc_vector("version changed", _tampered(doc, set_member(["version"], 43)), invalid),
         doc_vector("issued_at changed", _tampered(doc, set_member(["issued_at"], NOW)), invalid),
         doc_vector("entry serial changed", _tampered(doc, set_member(["entries", 0, "serial"], 0)), invalid),
         doc_vector("entry card id changed", _tampered(doc, set_member(["entries", 1, "card_id"], "00" * 8)), invalid),
-        doc_vector("entry reason changed", _tampered(doc, set_member(["entries", 0, "reason"], "cancelled" if good["entries"][0]["reason"] == "superseded" else "superseded")), invalid),
-        doc_vector("entry superseded_by_serial changed", _tampered(doc, set_member(["entries", 0, "superseded_by_serial"], 9)), invalid),
+        doc_vector(
+            "entry reason changed",
+            _tampered(
+                doc,
+                set_member(
+                    ["entries", 0, "reason"],
+                    "cancelled" if good["entries"][0]["reason"] == "superseded" else "superseded",
+                ),
+            ),
+            invalid,
+        ),
+        doc_vector(
+            "entry superseded_by_serial changed",
+            _tampered(doc, set_member(["entries", 0, "superseded_by_serial"], 9)),
+            invalid,
+        ),
         doc_vector("entry removed", _tampered(doc, lambda p: p["entries"].pop()), invalid),
-        doc_vector("entry added", _tampered(doc, lambda p: p["entries"].append({"card_id": "11" * 8, "serial": 1, "reason": "cancelled"})), invalid),
+        doc_vector(
+            "entry added",
+            _tampered(doc, lambda p: p["entries"].append({"card_id": "11" * 8, "serial": 1, "reason": "cancelled"})),
+            invalid,
+        ),
         doc_vector("signature: one byte changed", {**doc, "signature": flipped_signature}, invalid),
         doc_vector("signature truncated", {**doc, "signature": doc["signature"][:-4]}, invalid),
         doc_vector("signed by another key using the active kid", _signed_payload(good, key=FORGER), invalid),
         doc_vector("signed by a published but inactive key", _signed_payload(good, key=PREVIOUS), invalid),
         doc_vector("signed by an unknown key", _signed_payload(good, key=OUTSIDER), invalid),
-        doc_vector("alg none", _signed_payload(good, header={"alg": "none", "kid": b64url_encode(ACTIVE.kid), "typ": "lifeline-revocations+json"}), invalid),
-        doc_vector("typ missing", _signed_payload(good, header={"alg": "ES256", "kid": b64url_encode(ACTIVE.kid)}), invalid),
+        doc_vector(
+            "alg none",
+            _signed_payload(
+                good, header={"alg": "none", "kid": b64url_encode(ACTIVE.kid), "typ": "lifeline-revocations+json"}
+            ),
+            invalid,
+        ),
+        doc_vector(
+            "typ missing", _signed_payload(good, header={"alg": "ES256", "kid": b64url_encode(ACTIVE.kid)}), invalid
+        ),
         doc_vector("validly signed, but an unknown reason", _signed_payload(bad_reason), invalid),
         doc_vector("validly signed, but a card id twice", _signed_payload(duplicate), invalid),
         doc_vector("extra unprotected header member", {**doc, "header": {}}, invalid),
-        doc_vector("compact serialization instead of JSON", f"{doc['protected']}.{doc['payload']}.{doc['signature']}", invalid),
+        doc_vector(
+            "compact serialization instead of JSON", f"{doc['protected']}.{doc['payload']}.{doc['signature']}", invalid
+        ),
         doc_vector("null", None, invalid),
     ]
 
 
 def write(out_dir: Path) -> list[Path]:
     """Write both vector files into ``out_dir`` and return their paths."""
-    common = {"generator": "tests/vectors/generate.py", "keys": jwks(), "test_private_keys": [private_jwk(k) for k in (ACTIVE, PREVIOUS, RETIRED, NEIGHBOUR, FORGER, OUTSIDER)]}
+    common = {
+        "generator": "tests/vectors/generate.py",
+        "keys": jwks(),
+        "test_private_keys": [private_jwk(k) for k in (ACTIVE, PREVIOUS, RETIRED, NEIGHBOUR, FORGER, OUTSIDER)],
+    }
     files = {
         "card-credentials.json": {
             "description": "Card credential QR texts with the status every verifier must return (docs/card-format.md).",

@@ -4,6 +4,7 @@ Changing what protects the account asks for proof again: the current password to
 a current code (authenticator or recovery code) to make new recovery codes or to reset the
 authenticator. A password change and a reset end every session of the account, this one too.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -12,12 +13,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from app.auth import service as auth
 from app.auth import passkeys, pending, totp, web
+from app.auth import service as auth
+from app.auth.deps import SESSION_COOKIE, CurrentUser
 from app.auth.models import Role, User
 from app.auth.views.second_step import confirm, enrol_page, recovery_codes_page
 from app.core import ratelimit
-from app.auth.deps import SESSION_COOKIE, CurrentUser
 from app.core.deps import EngineDep, IdPath, SessionDep
 from app.core.errors import AuthFailed, Forbidden, Invalid
 from app.core.templating import render
@@ -31,12 +32,20 @@ NO_AUTHENTICATOR = frozenset({Role.paramedic, Role.network})
 
 def _page(request: Request, session, user: User, *, errors=None, status_code: int = 200, **extra) -> Response:
     enabled = totp.is_enabled(user)
-    return render(request, "auth/account.html", status_code=status_code, account=user, totp_enabled=enabled,
-                  can_enrol=not enabled and Role(user.role) not in NO_AUTHENTICATOR,
-                  passkeys=passkeys.list_for(session=session, user=user) if enabled else [],
-                  max_passkeys=passkeys.MAX_PER_USER,
-                  remaining=totp.remaining_recovery_codes(session=session, user=user) if enabled else 0,
-                  low=totp.RECOVERY_LOW, errors=errors or {}, **extra)
+    return render(
+        request,
+        "auth/account.html",
+        status_code=status_code,
+        account=user,
+        totp_enabled=enabled,
+        can_enrol=not enabled and Role(user.role) not in NO_AUTHENTICATOR,
+        passkeys=passkeys.list_for(session=session, user=user) if enabled else [],
+        max_passkeys=passkeys.MAX_PER_USER,
+        remaining=totp.remaining_recovery_codes(session=session, user=user) if enabled else 0,
+        low=totp.RECOVERY_LOW,
+        errors=errors or {},
+        **extra,
+    )
 
 
 def _signed_out(target: str) -> Response:
@@ -63,14 +72,26 @@ def password_page(request: Request, user: CurrentUser):
 
 
 @router.post("/password", dependencies=[Depends(ratelimit.sign_in)])
-def change_password(request: Request, session: SessionDep, engine: EngineDep, user: CurrentUser,
-                    current: Secret = "", new: Secret = "", new2: Secret = ""):
+def change_password(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    user: CurrentUser,
+    current: Secret = "",
+    new: Secret = "",
+    new2: Secret = "",
+):
     try:
         ended = auth.change_password(session=session, user=user, current=current, new=new, new2=new2)
     except Invalid as exc:
         field = "new" if exc.field in (None, "password") else exc.field  # the rules name it "password"
-        return render(request, "auth/password.html", status_code=422, errors={field: exc.translated()},
-                      required=user.must_change_password)
+        return render(
+            request,
+            "auth/password.html",
+            status_code=422,
+            errors={field: exc.translated()},
+            required=user.must_change_password,
+        )
     web.audit_auth(engine, request, action="auth.password_changed", user=user)
     web.audit_auth(engine, request, action="auth.signout_all", user=user, purpose=f"password change ({ended} sessions)")
     return _signed_out("/login?notice=password")
@@ -87,7 +108,9 @@ def enrol_start(request: Request, session: SessionDep, user: CurrentUser):
 def enrol(request: Request, session: SessionDep, engine: EngineDep, user: CurrentUser, code: Code = ""):
     if Role(user.role) in NO_AUTHENTICATOR or totp.is_enabled(user):
         return web.redirect("/account")
-    codes, refused = confirm(request, session, engine, user=user, code=code, action="/account/two-factor", purpose="account page")
+    codes, refused = confirm(
+        request, session, engine, user=user, code=code, action="/account/two-factor", purpose="account page"
+    )
     if codes is None:
         return refused or web.redirect("/account/two-factor")  # the set-up page timed out: a new one
     response = recovery_codes_page(request, codes=codes, next="/account")
@@ -102,7 +125,9 @@ def _prove(request: Request, session, engine, user: User, code: str, form: str) 
     try:
         used = totp.verify(session=session, user=user, code=code)
     except AuthFailed as exc:
-        web.audit_auth(engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose=f"account ({form})")
+        web.audit_auth(
+            engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose=f"account ({form})"
+        )
         # 422, not 401: the session is fine, the form's code is not (and it still counts toward lock-out).
         return _page(request, session, user, errors={form: exc.translated()}, status_code=422)
     if used == "recovery":
@@ -127,7 +152,9 @@ def reset(request: Request, session: SessionDep, engine: EngineDep, user: Curren
         return refused
     ended = totp.reset(session=session, user=user)  # passkeys go with it (app.auth.passkeys)
     web.audit_auth(engine, request, action="auth.2fa_reset", user=user, purpose="account page")
-    web.audit_auth(engine, request, action="auth.signout_all", user=user, purpose=f"second factor reset ({ended} sessions)")
+    web.audit_auth(
+        engine, request, action="auth.signout_all", user=user, purpose=f"second factor reset ({ended} sessions)"
+    )
     return _signed_out("/login?notice=reset")
 
 
@@ -158,7 +185,9 @@ def passkey_options(request: Request, session: SessionDep, user: PasskeyHolder):
 
 
 @router.post("/passkeys", status_code=201, dependencies=[Depends(ratelimit.sign_in)])
-def add_passkey(request: Request, body: PasskeyRegistration, session: SessionDep, engine: EngineDep, user: PasskeyHolder):
+def add_passkey(
+    request: Request, body: PasskeyRegistration, session: SessionDep, engine: EngineDep, user: PasskeyHolder
+):
     passkey = passkeys.register(request, session=session, user=user, credential=body.credential, name=body.name)
     web.audit_auth(engine, request, action="auth.passkey_added", user=user, purpose=f"account page ({passkey.name})")
     response = JSONResponse({"id": passkey.id, "name": passkey.name}, status_code=201)

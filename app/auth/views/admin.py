@@ -4,15 +4,16 @@ initial password for a forgotten one, reset the second factor.
 Every change is in the audit log under ``admin.user_*`` (``auth.2fa_reset`` for a reset), with
 the account it concerns.
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
 from app.audit import service as audit
 from app.auth import accounts, totp
+from app.auth.deps import AdminUser, require_roles
 from app.auth.models import Role, User
 from app.auth.web import client_ip, redirect
-from app.auth.deps import AdminUser, require_roles
 from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import DomainError
 from app.core.forms import parse_form
@@ -22,16 +23,35 @@ router = APIRouter(prefix="/admin/users", include_in_schema=False, dependencies=
 
 
 def _page(request: Request, session, *, errors=None, values=None, status_code=200, notice: str = "", problem: str = ""):
-    return render(request, "admin/users.html", status_code=status_code, section="users",
-                  accounts=accounts.list_accounts(session=session), roles=accounts.ROLES,
-                  practitioners=accounts.practitioners(session=session), totp_enabled=totp.is_enabled,
-                  errors=errors or {}, values=values or {"role": Role.staff.value}, notice=notice, problem=problem)
+    return render(
+        request,
+        "admin/users.html",
+        status_code=status_code,
+        section="users",
+        accounts=accounts.list_accounts(session=session),
+        roles=accounts.ROLES,
+        practitioners=accounts.practitioners(session=session),
+        totp_enabled=totp.is_enabled,
+        errors=errors or {},
+        values=values or {"role": Role.staff.value},
+        notice=notice,
+        problem=problem,
+    )
 
 
 def _audit(engine, request: Request, by: User, action: str, account: User) -> None:
-    audit.append(engine=engine, action=action, actor_user_id=by.id, actor_username=by.username, actor_role=Role(by.role).value,
-                 organisation=by.organisation, fields=f"user {account.id}", purpose=f"admin page ({account.username})",
-                 ip=client_ip(request), device=request.headers.get("user-agent", "")[:100])
+    audit.append(
+        engine=engine,
+        action=action,
+        actor_user_id=by.id,
+        actor_username=by.username,
+        actor_role=Role(by.role).value,
+        organisation=by.organisation,
+        fields=f"user {account.id}",
+        purpose=f"admin page ({account.username})",
+        ip=client_ip(request),
+        device=request.headers.get("user-agent", "")[:100],
+    )
 
 
 @router.get("")
@@ -55,7 +75,9 @@ def create(request: Request, session: SessionDep, engine: EngineDep, user: Admin
 
 def _show_password(request: Request, account: User, password: str, *, reissued: bool):
     # The password is in this response only: it is stored as an Argon2 hash and never shown again.
-    response = render(request, "admin/user_created.html", section="users", account=account, password=password, reissued=reissued)
+    response = render(
+        request, "admin/user_created.html", section="users", account=account, password=password, reissued=reissued
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -73,14 +95,18 @@ def reissue_password(user_id: IdPath, request: Request, session: SessionDep, eng
 
 @router.post("/{user_id}/deactivate")
 def deactivate(user_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: AdminUser):
-    account = accounts.set_active(session=session, user=accounts.get(session=session, user_id=user_id), active=False, by=user)
+    account = accounts.set_active(
+        session=session, user=accounts.get(session=session, user_id=user_id), active=False, by=user
+    )
     _audit(engine, request, user, "admin.user_deactivate", account)
     return redirect("/admin/users?done=deactivated")
 
 
 @router.post("/{user_id}/activate")
 def activate(user_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: AdminUser):
-    account = accounts.set_active(session=session, user=accounts.get(session=session, user_id=user_id), active=True, by=user)
+    account = accounts.set_active(
+        session=session, user=accounts.get(session=session, user_id=user_id), active=True, by=user
+    )
     _audit(engine, request, user, "admin.user_activate", account)
     return redirect("/admin/users?done=activated")
 

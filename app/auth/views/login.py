@@ -1,4 +1,5 @@
 """Sign-in for the web UI: the password step (the second step is ``second_step``), sign-out, language, home."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -29,8 +30,14 @@ NOTICES = {
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None, notice: str | None = None):
-    return render(request, "auth/login.html", next=web.safe_next(next) or "", error=None, username="",
-                  notice=NOTICES.get(notice or ""))
+    return render(
+        request,
+        "auth/login.html",
+        next=web.safe_next(next) or "",
+        error=None,
+        username="",
+        notice=NOTICES.get(notice or ""),
+    )
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(ratelimit.sign_in)])
@@ -45,13 +52,29 @@ def login(
     try:
         user = auth.authenticate(session=session, username=username, password=password)
     except AuthFailed as exc:
-        web.audit_sign_in(engine, request, username=username, user=auth.get_user(session=session, username=username.strip()), ok=False, channel="web")
-        return render(request, "auth/login.html", status_code=401, next=web.safe_next(next) or "", error=exc.translated(), username=username)
+        web.audit_sign_in(
+            engine,
+            request,
+            username=username,
+            user=auth.get_user(session=session, username=username.strip()),
+            ok=False,
+            channel="web",
+        )
+        return render(
+            request,
+            "auth/login.html",
+            status_code=401,
+            next=web.safe_next(next) or "",
+            error=exc.translated(),
+            username=username,
+        )
     target = web.safe_next(next) or web.home_of(user)
     if auth.needs_second_step(user):
         # Password right; the session opens only after the code (or the authenticator's set-up).
         stage = "code" if totp.is_enabled(user) else "enrol"
-        web.audit_auth(engine, request, action="auth.login", user=user, outcome="pending", purpose=f"web (password; {stage} next)")
+        web.audit_auth(
+            engine, request, action="auth.login", user=user, outcome="pending", purpose=f"web (password; {stage} next)"
+        )
         response = web.redirect(f"/login/{stage}")
         pending.issue(response, request, user=user, stage=stage, next=target)
         return response
@@ -72,7 +95,11 @@ def logout(request: Request, session: SessionDep):
 
 @router.get("/lang/{code}")
 def set_language(code: str, request: Request, next: str | None = None):
-    target = web.safe_next(next) or web.safe_next(request.headers.get("referer", "").split(str(request.base_url).rstrip("/"), 1)[-1]) or "/"
+    target = (
+        web.safe_next(next)
+        or web.safe_next(request.headers.get("referer", "").split(str(request.base_url).rstrip("/"), 1)[-1])
+        or "/"
+    )
     response = RedirectResponse(target, status_code=303)
     if code in LANGUAGES:
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", path="/")
@@ -82,5 +109,3 @@ def set_language(code: str, request: Request, next: str | None = None):
 @router.get("/")
 def home(user: CurrentUser):
     return RedirectResponse(web.home_of(user), status_code=303)
-
-

@@ -3,6 +3,7 @@
 Every role goes through the same two pages: staff, doctors and admins always, residents once
 they turned two-factor sign-in on. The state between the steps is ``app.auth.pending``.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -28,25 +29,36 @@ def _expired():
 
 
 def enrol_page(request, *, user, action: str, error: str | None = None, status_code: int = 200):
-    """The authenticator set-up page (also used from the account page), for the secret this browser holds or a new one."""
+    """The authenticator set-up page (also from the account page), for the secret this browser holds or a new one."""
     secret = pending.enrolment_secret(request, user=user) or totp.new_secret()
     uri = totp.provisioning_uri(user=user, secret=secret)
-    response = render(request, "auth/enrol.html", status_code=status_code, action=action, qr=totp.qr_data_uri(uri),
-                      secret=totp.grouped(secret), account_name=user.username, issuer=totp.ISSUER, error=error)
+    response = render(
+        request,
+        "auth/enrol.html",
+        status_code=status_code,
+        action=action,
+        qr=totp.qr_data_uri(uri),
+        secret=totp.grouped(secret),
+        account_name=user.username,
+        issuer=totp.ISSUER,
+        error=error,
+    )
     response.headers["Cache-Control"] = "no-store"
     pending.keep_enrolment(response, request, user=user, secret=secret, path=action)
     return response
 
 
 def confirm(request, session, engine, *, user, code: str, action: str, purpose: str):
-    """Check the first code against the secret on the set-up page: the recovery codes, or the page again (or None: start over)."""
+    """Check the first code against the set-up secret: the recovery codes, the page again, or None (start over)."""
     secret = pending.enrolment_secret(request, user=user)
     if secret is None:
         return None, None
     try:
         codes = totp.confirm_enrolment(session=session, user=user, secret=secret, code=code)
     except Invalid as exc:
-        web.audit_auth(engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose=f"{purpose} (enrolment)")
+        web.audit_auth(
+            engine, request, action="auth.2fa_failed", user=user, outcome="refused", purpose=f"{purpose} (enrolment)"
+        )
         return None, enrol_page(request, user=user, action=action, error=exc.translated(), status_code=422)
     web.audit_auth(engine, request, action="auth.2fa_enrolled", user=user, purpose=purpose)
     return codes, None
@@ -60,8 +72,13 @@ def recovery_codes_page(request, *, codes: list[str], next: str, status_code: in
 
 
 def _code_page(request: Request, session, user, *, error: str | None = None, status_code: int = 200):
-    return render(request, "auth/code.html", status_code=status_code, error=error,
-                  has_passkey=passkeys.has_any(session=session, user=user))
+    return render(
+        request,
+        "auth/code.html",
+        status_code=status_code,
+        error=error,
+        has_passkey=passkeys.has_any(session=session, user=user),
+    )
 
 
 @router.get("/code")
@@ -120,7 +137,9 @@ PASSKEY = "/login/passkey"
 
 
 def _expired_json() -> JSONResponse:
-    response = JSONResponse({"detail": Invalid(passkeys.EXPIRED).translated(), "redirect": "/login?notice=expired"}, status_code=401)
+    response = JSONResponse(
+        {"detail": Invalid(passkeys.EXPIRED).translated(), "redirect": "/login?notice=expired"}, status_code=401
+    )
     pending.clear(response)
     return response
 

@@ -7,14 +7,15 @@ they are. Downgrade opens them again (the ring must hold their keys) and restore
 Revision ID: 0011_encrypt_free_text
 Revises: 0010_scale_indexes
 """
-from alembic import op
+
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
+
 import app.core.crypto
 
-
-revision = '0011_encrypt_free_text'
-down_revision = '0010_scale_indexes'
+revision = "0011_encrypt_free_text"
+down_revision = "0010_scale_indexes"
 branch_labels = None
 depends_on = None
 
@@ -51,7 +52,8 @@ def _rewrite(table: str, column: str, todo, change) -> None:
     todo = sa.and_(t.c[column].is_not(None), todo)
     update = t.update().where(t.c.id == sa.bindparam("b_id")).values({column: sa.bindparam("b_value")})
     last = 0
-    while rows := bind.execute(sa.select(t.c.id, t.c[column]).where(todo, t.c.id > last).order_by(t.c.id).limit(BATCH)).all():
+    while rows := bind.execute(
+        sa.select(t.c.id, t.c[column]).where(todo, t.c.id > last).order_by(t.c.id).limit(BATCH)
+    ).all():
         bind.execute(update, [{"b_id": row_id, "b_value": change(value)} for row_id, value in rows])
         last = rows[-1][0]
-

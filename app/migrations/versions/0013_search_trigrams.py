@@ -15,15 +15,15 @@ its model-to-schema comparison.
 Revision ID: 0013_search_trigrams
 Revises: 0012_card_qr_symbol
 """
+
 import logging
 
 from alembic import op
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-
-revision = '0013_search_trigrams'
-down_revision = '0012_card_qr_symbol'
+revision = "0013_search_trigrams"
+down_revision = "0012_card_qr_symbol"
 branch_labels = None
 depends_on = None
 
@@ -47,8 +47,11 @@ def upgrade() -> None:
         with bind.begin_nested():  # a refusal must not abort the rest of the migration
             bind.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
     except DBAPIError as exc:
-        log.warning("pg_trgm could not be created (%s); person search works without it, only slower. "
-                    "See docs/operations.md, 'PostgreSQL'.", str(exc.orig).strip().splitlines()[0])
+        log.warning(
+            "pg_trgm could not be created (%s); person search works without it, only slower. "
+            "See docs/operations.md, 'PostgreSQL'.",
+            str(exc.orig).strip().splitlines()[0],
+        )
         return
     for index, table, column in INDEXES:
         bind.execute(text(f'CREATE INDEX IF NOT EXISTS {index} ON "{table}" USING gin ({column} gin_trgm_ops)'))

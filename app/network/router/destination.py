@@ -1,4 +1,5 @@
 """For the crew: has the destination hospital acknowledged the handoff? (polled by the EMS app)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -1,23 +1,28 @@
 """The region's directory (Organization, Practitioner, PractitionerRole) and the EMS handoff (Encounter) over FHIR."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.core.deps import IdPath, SessionDep
 from app.directory import service as directory
 from app.directory.models import Institution
-from app.network import resources as fhir, service as network
-from app.network.fhir_http import PREFIX, OPTS, CallerDep, FhirResponse, FhirRoute, needs, searchset, fhir_router
+from app.network import resources as fhir
+from app.network import service as network
+from app.network.fhir_http import OPTS, CallerDep, FhirResponse, fhir_router, needs, searchset
 from app.persons.models import Person
 
 router = fhir_router()
 
 # --- the directory ----------------------------------------------------------------------------
 
+
 @router.get("/Organization", **OPTS)
 def search_organization(request: Request, session: SessionDep, caller: CallerDep):
     needs(caller, "Organization", "read")
-    return FhirResponse(searchset(request, [fhir.organization(i) for i in directory.list_institutions(session=session)]))
+    return FhirResponse(
+        searchset(request, [fhir.organization(i) for i in directory.list_institutions(session=session)])
+    )
 
 
 @router.get("/Organization/{institution_id}", **OPTS)
@@ -29,7 +34,9 @@ def read_organization(institution_id: IdPath, session: SessionDep, caller: Calle
 @router.get("/Practitioner", **OPTS)
 def search_practitioner(request: Request, session: SessionDep, caller: CallerDep):
     needs(caller, "Practitioner", "read")
-    return FhirResponse(searchset(request, [fhir.practitioner(p) for p, _ in directory.list_practitioners(session=session)]))
+    return FhirResponse(
+        searchset(request, [fhir.practitioner(p) for p, _ in directory.list_practitioners(session=session)])
+    )
 
 
 @router.get("/Practitioner/{practitioner_id}", **OPTS)
@@ -41,17 +48,22 @@ def read_practitioner(practitioner_id: IdPath, session: SessionDep, caller: Call
 @router.get("/PractitionerRole", **OPTS)
 def search_practitioner_role(request: Request, session: SessionDep, caller: CallerDep):
     needs(caller, "PractitionerRole", "read")
-    return FhirResponse(searchset(request, [fhir.practitioner_role(p, i) for p, i in directory.list_practitioners(session=session)]))
+    return FhirResponse(
+        searchset(request, [fhir.practitioner_role(p, i) for p, i in directory.list_practitioners(session=session)])
+    )
 
 
 @router.get("/PractitionerRole/{practitioner_id}", **OPTS)
 def read_practitioner_role(practitioner_id: IdPath, session: SessionDep, caller: CallerDep):
     needs(caller, "PractitionerRole", "read")
     p = directory.get_practitioner(session=session, practitioner_id=practitioner_id)
-    return FhirResponse(fhir.practitioner_role(p, session.get(Institution, p.institution_id) if p.institution_id else None))
+    return FhirResponse(
+        fhir.practitioner_role(p, session.get(Institution, p.institution_id) if p.institution_id else None)
+    )
 
 
 # --- EMS handoff ------------------------------------------------------------------------------
+
 
 @router.get("/Encounter", **OPTS)
 def search_encounter(request: Request, session: SessionDep, caller: CallerDep):
@@ -68,4 +80,3 @@ def search_encounter(request: Request, session: SessionDep, caller: CallerDep):
     for t in network.incoming(session=session, institution_id=caller.institution.id):
         out.append(fhir.encounter(t, caller.institution, session.get(Person, t.person_id)))
     return FhirResponse(searchset(request, out))
-

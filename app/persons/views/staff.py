@@ -1,16 +1,16 @@
 """Staff web UI for a person: register, view (audited), edit, dataset entries, consent, history."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.auth.access_log import record_access
-from app.persons.deps import PersonHistoryView, PersonView, audited_changes
 from app.auth import service as auth
+from app.auth.access_log import record_access
+from app.auth.deps import StaffUser, require_roles
 from app.auth.models import Role
 from app.cards import service as cards
 from app.core.clock import today_jst
-from app.auth.deps import StaffUser, require_roles
 from app.core.deps import EngineDep, FormData, IdPath, SessionDep
 from app.core.errors import DomainError, Invalid, StaleVersion
 from app.core.forms import parse_form
@@ -24,19 +24,49 @@ from app.history import service as history
 from app.households import service as households
 from app.persons import dataset, flows
 from app.persons import service as persons
+from app.persons.deps import PersonHistoryView, PersonView, audited_changes
 from app.persons.models import (
-    CATEGORIES, ClinicalEntryCreate, ClinicalKind, ClinicalStatus, ConsentBase, EmergencyContactCreate,
-    Person, PersonCreate, PersonUpdate,
+    CATEGORIES,
+    ClinicalEntryCreate,
+    ClinicalKind,
+    ClinicalStatus,
+    ConsentBase,
+    EmergencyContactCreate,
+    Person,
+    PersonCreate,
+    PersonUpdate,
 )
 
-router = APIRouter(prefix="/staff", include_in_schema=False,
-                   dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("person"))])
+router = APIRouter(
+    prefix="/staff",
+    include_in_schema=False,
+    dependencies=[Depends(require_roles(Role.staff, Role.admin)), Depends(audited_changes("person"))],
+)
 
 
-def _form_page(request: Request, session, *, household, person=None, values=None, errors=None, status_code=200, latest=None, differences=None):
+def _form_page(
+    request: Request,
+    session,
+    *,
+    household,
+    person=None,
+    values=None,
+    errors=None,
+    status_code=200,
+    latest=None,
+    differences=None,
+):
     return render(
-        request, "staff/person_form.html", status_code=status_code, household=household, person=person,
-        values=values or {}, errors=errors or {}, latest=latest, differences=differences, doctor_options=_doctor_options(session),
+        request,
+        "staff/person_form.html",
+        status_code=status_code,
+        household=household,
+        person=person,
+        values=values or {},
+        errors=errors or {},
+        latest=latest,
+        differences=differences,
+        doctor_options=_doctor_options(session),
     )
 
 
@@ -60,7 +90,14 @@ def new_person(household_id: IdPath, request: Request, session: SessionDep):
 def create_person(household_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
     household = households.get(session=session, household_id=household_id)
     data, errors = parse_form(PersonCreate, form)
-    consent, consent_errors = parse_form(ConsentBase, {"consented_on": form.get("consented_on", ""), "method": form.get("consent_method", "written"), "proxy_name": form.get("proxy_name", "")})
+    consent, consent_errors = parse_form(
+        ConsentBase,
+        {
+            "consented_on": form.get("consented_on", ""),
+            "method": form.get("consent_method", "written"),
+            "proxy_name": form.get("proxy_name", ""),
+        },
+    )
     errors |= {("consented_on" if k == "consented_on" else k): v for k, v in consent_errors.items()}
     if not form.get("consent_given"):
         errors["consent_given"] = "同意を得てから登録してください（同意書の受領を確認してください）"
@@ -73,7 +110,14 @@ def create_person(household_id: IdPath, request: Request, session: SessionDep, u
         session.commit()
     except DomainError as exc:
         session.rollback()
-        return _form_page(request, session, household=household, values=form, errors={"__all__": exc.translated()}, status_code=exc.status_code)
+        return _form_page(
+            request,
+            session,
+            household=household,
+            values=form,
+            errors={"__all__": exc.translated()},
+            status_code=exc.status_code,
+        )
     return RedirectResponse(f"/staff/persons/{person.id}", status_code=303)
 
 
@@ -91,12 +135,18 @@ def _person_context(session, person: Person) -> dict:
     }
     institutions = {i.id: i for i in directory.list_institutions(session=session)}
     return dict(
-        person=person, household=households.get(session=session, household_id=person.household_id),
-        entries=by_kind, categories=CATEGORIES, doctors=doctors, institutions=institutions,
+        person=person,
+        household=households.get(session=session, household_id=person.household_id),
+        entries=by_kind,
+        categories=CATEGORIES,
+        doctors=doctors,
+        institutions=institutions,
         contacts=dataset.list_contacts(session=session, person_id=person.id),
         consents=dataset.list_consents(session=session, person_id=person.id),
         cards=cards.list_for_person(session=session, person_id=person.id),
-        today=today_jst(), age_on=age_on, errors={},
+        today=today_jst(),
+        age_on=age_on,
+        errors={},
     )
 
 
@@ -110,7 +160,9 @@ def edit_person(person: PersonView, request: Request, session: SessionDep):
 
 
 @router.post("/persons/{person_id}/edit")
-def update_person(person_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser, form: FormData):
+def update_person(
+    person_id: IdPath, request: Request, session: SessionDep, engine: EngineDep, user: StaffUser, form: FormData
+):
     person = persons.get(session=session, person_id=person_id)
     household = households.get(session=session, household_id=person.household_id)
     data, errors = parse_form(PersonUpdate, form)
@@ -124,11 +176,30 @@ def update_person(person_id: IdPath, request: Request, session: SessionDep, engi
             # dataset is a read of it, and audited as one.
             session.rollback()
             latest = persons.get(session=session, person_id=person_id)
-            record_access(engine=engine, request=request, user=user, action="person.view", person=latest, fields="conflict", purpose="change")
+            record_access(
+                engine=engine,
+                request=request,
+                user=user,
+                action="person.view",
+                person=latest,
+                fields="conflict",
+                purpose="change",
+            )
             doctors = {str(p.id): p.full_name for p, _ in directory.list_practitioners(session=session)}
-            differences = conflicts.compare(submitted=data, current=latest, display=lambda f, v: history_value(f, v, doctors))
-            return _form_page(request, session, household=household, person=latest, values=form, errors={"__all__": exc.translated()},
-                              status_code=409, latest=latest, differences=differences)
+            differences = conflicts.compare(
+                submitted=data, current=latest, display=lambda f, v: history_value(f, v, doctors)
+            )
+            return _form_page(
+                request,
+                session,
+                household=household,
+                person=latest,
+                values=form,
+                errors={"__all__": exc.translated()},
+                status_code=409,
+                latest=latest,
+                differences=differences,
+            )
         except Invalid as exc:
             session.rollback()
             errors = {exc.field or "__all__": exc.translated()}
@@ -147,7 +218,14 @@ def _rerender_with_errors(request: Request, session, person_id: int, errors: dic
 
 @router.post("/persons/{person_id}/entries")
 def add_entry(person_id: IdPath, request: Request, session: SessionDep, user: StaffUser, form: FormData):
-    data, errors = parse_form(ClinicalEntryCreate, {**form, "is_anticoagulant": form.get("is_anticoagulant", "false"), "is_insulin": form.get("is_insulin", "false")})
+    data, errors = parse_form(
+        ClinicalEntryCreate,
+        {
+            **form,
+            "is_anticoagulant": form.get("is_anticoagulant", "false"),
+            "is_insulin": form.get("is_insulin", "false"),
+        },
+    )
     kind = form.get("kind", "")
     if not errors:
         try:
@@ -199,7 +277,9 @@ def record_consent(person_id: IdPath, request: Request, session: SessionDep, use
 
 @router.post("/persons/{person_id}/consent/withdraw")
 def withdraw_consent(person_id: IdPath, session: SessionDep, user: StaffUser, form: FormData):
-    flows.withdraw_consent(session=session, actor=auth.actor_of(user), person_id=person_id, reason=form.get("reason", "").strip())
+    flows.withdraw_consent(
+        session=session, actor=auth.actor_of(user), person_id=person_id, reason=form.get("reason", "").strip()
+    )
     return _back(person_id, "consent")
 
 
@@ -207,4 +287,11 @@ def withdraw_consent(person_id: IdPath, session: SessionDep, user: StaffUser, fo
 def person_history(person: PersonHistoryView, request: Request, session: SessionDep):
     changes = history.list_for_person(session=session, person_id=person.id, household_id=person.household_id)
     doctors = {str(p.id): p.full_name for p, _ in directory.list_practitioners(session=session)}
-    return render(request, "staff/person_history.html", person=person, changes=changes, doctors=doctors, history_value=history_value)
+    return render(
+        request,
+        "staff/person_history.html",
+        person=person,
+        changes=changes,
+        doctors=doctors,
+        history_value=history_value,
+    )

@@ -1,4 +1,5 @@
 """A fresh information sheet for the fridge, printed by the family from its own page."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,17 @@ SheetView = Annotated[Person, Depends(audited_person("print.sheet", "sheet"))]
 def sheet(person: SheetView, engine: EngineDep, user: Resident):
     """The information sheet as it stands now (the access was recorded by the dependency)."""
     out = io.BytesIO()
-    batch.print_sheets(engine=engine, actor=auth.actor_of(user), person_ids=[person.id], out=out, audit=lambda action, p: None)
+    batch.print_sheets(
+        engine=engine, actor=auth.actor_of(user), person_ids=[person.id], out=out, audit=lambda action, p: None
+    )
     filename = f"情報シート-{person.id}.pdf"
-    return Response(out.getvalue(), media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename=\"sheet-{person.id}.pdf\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "no-store"})
+    return Response(
+        out.getvalue(),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=\"sheet-{person.id}.pdf\"; filename*=UTF-8''{quote(filename)}"
+            ),
+            "Cache-Control": "no-store",
+        },
+    )

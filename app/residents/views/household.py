@@ -4,6 +4,7 @@ Every page showing a member's dataset goes through the audited dependency; every
 is recorded before it is carried out (``audited_changes`` for the resident role) and is then made
 through the same dataset services as staff use, so the history says source 「本人・家族」.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -11,12 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from app.persons.deps import audited_changes, audited_person
 from app.auth import service as auth
+from app.auth.deps import CurrentUser, require_roles
 from app.auth.models import Role, User
 from app.cards import service as cards
 from app.core.clock import today_jst
-from app.auth.deps import CurrentUser, require_roles
 from app.core.deps import FormData, IdPath, SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid
 from app.core.forms import parse_form
@@ -26,15 +26,27 @@ from app.directory import service as directory
 from app.households import service as households
 from app.persons import access, dataset, flows
 from app.persons import service as persons
+from app.persons.deps import audited_changes, audited_person
 from app.persons.models import (
-    CATEGORIES, ClinicalEntry, ClinicalEntryCreate, ClinicalKind, ClinicalStatus, DnarStatus, EmergencyContact,
-    EmergencyContactCreate, Person, PersonUpdate,
+    CATEGORIES,
+    ClinicalEntry,
+    ClinicalEntryCreate,
+    ClinicalKind,
+    ClinicalStatus,
+    DnarStatus,
+    EmergencyContact,
+    EmergencyContactCreate,
+    Person,
+    PersonUpdate,
 )
 from app.residents import doctors as doctor_search
 
 Resident = Annotated[User, Depends(require_roles(Role.resident))]
-router = APIRouter(prefix="/me", include_in_schema=False,
-                   dependencies=[Depends(require_roles(Role.resident)), Depends(audited_changes("person", editors=(Role.resident,)))])
+router = APIRouter(
+    prefix="/me",
+    include_in_schema=False,
+    dependencies=[Depends(require_roles(Role.resident)), Depends(audited_changes("person", editors=(Role.resident,)))],
+)
 MemberView = Annotated[Person, Depends(audited_person("person.view", "dataset"))]
 
 
@@ -67,35 +79,67 @@ def household(request: Request, session: SessionDep, user: Resident):
     """The household's members, each with what to do next."""
     members = households.members(session=session, household_id=user.household_id) if user.household_id else []
     consents = {p.id: dataset.current_consent(session=session, person_id=p.id) for p in members}
-    return render(request, "resident/household.html", section="home", members=members, consents=consents,
-                  cards={p.id: cards.current(session=session, person_id=p.id) for p in members},
-                  welcome=request.query_params.get("welcome") == "1", today=today_jst(), age_on=age_on)
+    return render(
+        request,
+        "resident/household.html",
+        section="home",
+        members=members,
+        consents=consents,
+        cards={p.id: cards.current(session=session, person_id=p.id) for p in members},
+        welcome=request.query_params.get("welcome") == "1",
+        today=today_jst(),
+        age_on=age_on,
+    )
 
 
 def person_context(session, person: Person, errors: dict | None = None) -> dict:
     entries = dataset.list_entries(session=session, person_id=person.id)
-    doctors = {role: (directory.get_practitioner(session=session, practitioner_id=pid) if pid else None)
-               for role, pid in (("family", person.family_doctor_id), ("second", person.second_doctor_id))}
-    return dict(person=person, entries={kind: [e for e in entries if e.kind == kind] for kind in ClinicalKind},
-                categories=CATEGORIES, doctors=doctors, institutions={i.id: i for i in directory.list_institutions(session=session)},
-                contacts=dataset.list_contacts(session=session, person_id=person.id),
-                consent=dataset.current_consent(session=session, person_id=person.id),
-                card=cards.current(session=session, person_id=person.id), today=today_jst(), age_on=age_on, errors=errors or {})
+    doctors = {
+        role: (directory.get_practitioner(session=session, practitioner_id=pid) if pid else None)
+        for role, pid in (("family", person.family_doctor_id), ("second", person.second_doctor_id))
+    }
+    return dict(
+        person=person,
+        entries={kind: [e for e in entries if e.kind == kind] for kind in ClinicalKind},
+        categories=CATEGORIES,
+        doctors=doctors,
+        institutions={i.id: i for i in directory.list_institutions(session=session)},
+        contacts=dataset.list_contacts(session=session, person_id=person.id),
+        consent=dataset.current_consent(session=session, person_id=person.id),
+        card=cards.current(session=session, person_id=person.id),
+        today=today_jst(),
+        age_on=age_on,
+        errors=errors or {},
+    )
 
 
 @router.get("/persons/{person_id}")
 def member(person: MemberView, request: Request, session: SessionDep, doctor_q: str = "", doctor_role: str = ""):
     """A member's dataset with forms; ``doctor_q`` searches the directory without scripts (htmx does it as you type)."""
     context = person_context(session, person)
-    context.update(doctor_q=doctor_q[:50], doctor_role=doctor_role if doctor_role in ("family", "second") else "",
-                   doctor_results=doctor_search.search(session=session, query=doctor_q[:50]))
-    return render(request, "resident/person.html", section="home", saved=request.query_params.get("saved") == "1", **context)
+    context.update(
+        doctor_q=doctor_q[:50],
+        doctor_role=doctor_role if doctor_role in ("family", "second") else "",
+        doctor_results=doctor_search.search(session=session, query=doctor_q[:50]),
+    )
+    return render(
+        request, "resident/person.html", section="home", saved=request.query_params.get("saved") == "1", **context
+    )
 
 
 def _again(request: Request, session, person: Person, errors: dict):
     session.rollback()
-    return render(request, "resident/person.html", section="home", status_code=422, saved=False, doctor_q="", doctor_role="",
-                  doctor_results=[], **person_context(session, persons.get(session=session, person_id=person.id), errors))
+    return render(
+        request,
+        "resident/person.html",
+        section="home",
+        status_code=422,
+        saved=False,
+        doctor_q="",
+        doctor_role="",
+        doctor_results=[],
+        **person_context(session, persons.get(session=session, person_id=person.id), errors),
+    )
 
 
 @router.post("/persons/{person_id}/entries")
@@ -150,10 +194,20 @@ def update_wishes(person: Editable, request: Request, session: SessionDep, user:
     except ValueError:
         return _again(request, session, person, {"wishes": Invalid("選択肢から選んでください").translated()})
     try:
-        _update(session, user, person, {"dnar_status": status, "dnar_location": form.get("dnar_location", "").strip()[:400] or None,
-                                        "acp_notes": form.get("acp_notes", "").strip()[:2000] or None})
+        _update(
+            session,
+            user,
+            person,
+            {
+                "dnar_status": status,
+                "dnar_location": form.get("dnar_location", "").strip()[:400] or None,
+                "acp_notes": form.get("acp_notes", "").strip()[:2000] or None,
+            },
+        )
     except (DomainError, ValueError) as exc:
-        message = exc.translated() if isinstance(exc, DomainError) else Invalid("入力内容を確認してください").translated()
+        message = (
+            exc.translated() if isinstance(exc, DomainError) else Invalid("入力内容を確認してください").translated()
+        )
         return _again(request, session, person, {"wishes": message})
     return _back(person.id, "wishes")
 

@@ -1,4 +1,5 @@
 """A live server of its own for the network tests (its own data directory and PostgreSQL database)."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, LiveServer, running_server
-from tests.browser.conftest import browser_events, page, pytest_runtest_makereport  # noqa: F401  (same page checks)
+from tests.browser.conftest import (  # noqa: F401  (same page checks)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    LiveServer,
+    browser_events,
+    page,
+    pytest_runtest_makereport,
+    running_server,
+)
 
 
 @pytest.fixture(scope="package")
@@ -33,7 +42,13 @@ def browser():
 
 @pytest.fixture(scope="package")
 def setup(live_server) -> dict:
-    done = subprocess.run([sys.executable, "-m", "tests.network.live_ops", "setup"], env=live_server.env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.network.live_ops", "setup"],
+        env=live_server.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

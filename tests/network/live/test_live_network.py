@@ -1,4 +1,5 @@
 """Against the real service: a standard FHIR client library, and the hospital dashboard in Chromium."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,14 @@ def test_fhirclient_reads_a_patient_and_its_summary(live_server, setup):
     from fhirclient.models.patient import Patient
 
     made = json.loads(live_server.cli("network", "add-client", "--institution", "済生会加須病院", "--json").stdout)
-    smart = client.FHIRClient(settings={"app_id": made["client_id"], "app_secret": made["client_secret"],
-                                        "api_base": f"{live_server.url}/fhir/r4/", "scope": "system/*.read"})
+    smart = client.FHIRClient(
+        settings={
+            "app_id": made["client_id"],
+            "app_secret": made["client_secret"],
+            "api_base": f"{live_server.url}/fhir/r4/",
+            "scope": "system/*.read",
+        }
+    )
     smart.prepare()  # reads /metadata and the SMART oauth-uris extension
     assert smart.server.auth._token_uri == f"{live_server.url}/fhir/r4/auth/token"
     smart.server.authorize()  # client_credentials with HTTP Basic
@@ -33,8 +40,12 @@ def _crew(live_server, setup) -> dict[str, str]:
     assert enrolled.status_code == 201, enrolled.text
     device = enrolled.json()["device_token"]
     username, password = live_server.login("paramedic")
-    signed = requests.post(f"{live_server.url}/api/v1/auth/token", data={"username": username, "password": password},
-                           headers={"X-Lifeline-Device": device}, timeout=10)
+    signed = requests.post(
+        f"{live_server.url}/api/v1/auth/token",
+        data={"username": username, "password": password},
+        headers={"X-Lifeline-Device": device},
+        timeout=10,
+    )
     assert signed.status_code == 200, signed.text
     return {"Authorization": f"Bearer {signed.json()['access_token']}", "X-Lifeline-Device": device}
 
@@ -50,9 +61,15 @@ def test_handoff_appears_on_the_hospital_dashboard(page: Page, live_server, setu
     expect(page.get_by_role("heading", level=1)).to_contain_text("済生会加須病院")
 
     crew = _crew(live_server, setup)
-    scan = requests.post(f"{live_server.url}/api/v1/scans", json={"qr": setup["qr"], "incident": "R8-777"}, headers=crew, timeout=10).json()
-    chosen = requests.post(f"{live_server.url}/api/v1/scans/{scan['audit_id']}/destination", json={"institution_id": setup["hospital_id"]},
-                           headers=crew, timeout=10)
+    scan = requests.post(
+        f"{live_server.url}/api/v1/scans", json={"qr": setup["qr"], "incident": "R8-777"}, headers=crew, timeout=10
+    ).json()
+    chosen = requests.post(
+        f"{live_server.url}/api/v1/scans/{scan['audit_id']}/destination",
+        json={"institution_id": setup["hospital_id"]},
+        headers=crew,
+        timeout=10,
+    )
     assert chosen.status_code == 201, chosen.text
 
     card = page.locator(f"#handoff-{scan['audit_id']}")
@@ -62,5 +79,7 @@ def test_handoff_appears_on_the_hospital_dashboard(page: Page, live_server, setu
     expect(card).to_contain_text("ワルファリン")
     card.get_by_role("button", name="受け入れを確認").click()
     expect(page.locator(f"#handoff-{scan['audit_id']} .acknowledged")).to_be_visible()
-    state = requests.get(f"{live_server.url}/api/v1/scans/{scan['audit_id']}/destination", headers=crew, timeout=10).json()
+    state = requests.get(
+        f"{live_server.url}/api/v1/scans/{scan['audit_id']}/destination", headers=crew, timeout=10
+    ).json()
     assert state["acknowledged_at"] and state["acknowledged_by"] == "救急外来 見本"
