@@ -50,6 +50,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Run the web service (migrations run on start)."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     import uvicorn
 
     from app import bootstrap
@@ -76,6 +77,7 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve", help="Start the service after loading.")] = False,
 ) -> None:
     """Load obviously fictional demo data (idempotent) and print the demo sign-ins."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app import demo as demo_data
 
     settings = get_settings()
@@ -90,6 +92,7 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the latest schema and seed the region's institutions."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app import bootstrap
 
     bootstrap.prepare_database()
@@ -99,6 +102,7 @@ def db_upgrade() -> None:
 @keys_app.command("list")
 def keys_list() -> None:
     """List the card-signing keys: which one signs, which still verify, since when."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from datetime import datetime
 
     from app.cards import service as cards
@@ -119,6 +123,7 @@ def keys_list() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Create a new signing key; earlier keys stay published so printed cards keep verifying."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app import bootstrap
     from app.audit.service import AuditUnavailable
     from app.cards import service as cards
@@ -150,6 +155,7 @@ def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
     wait to be printed (`lifeline print cards --pending`). Interrupted, it continues where it
     stopped. Audited.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from sqlmodel import Session
 
     from app import bootstrap
@@ -183,6 +189,7 @@ def keys_retire(kid: Annotated[str, _KID]) -> None:
     Refuses the signing key (rotate first) and while active cards signed by it remain (reissue them
     first: `lifeline keys reissue-cards`). Audited.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     import time
 
     from sqlmodel import Session
@@ -225,6 +232,7 @@ def import_households(
     ] = False,
 ) -> None:
     """Import households and their members; all-or-nothing, and re-running the same file changes nothing."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.imports import cli as import_cli
 
     raise typer.Exit(code=import_cli.run(file, dry_run=dry_run))
@@ -245,6 +253,7 @@ def print_kits(
     ] = False,
 ) -> None:
     """救急医療情報キット: letter with a new resident access code, a sheet per member, stickers; marks kits printed."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.printing import cli as print_cli
 
     raise typer.Exit(code=print_cli.run("kits", household=household, all_=all_, pending=pending, out=out))
@@ -261,6 +270,7 @@ def print_cards(
     ] = "cr80",
 ) -> None:
     """かかりつけ医カード (issued on the way for persons who have none); marks the cards printed."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.printing import cli as print_cli
 
     raise typer.Exit(
@@ -275,6 +285,7 @@ def print_sheets(
     all_: Annotated[bool, _ALL] = False,
 ) -> None:
     """救急医療情報シート, one or more A4 pages per person."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.printing import cli as print_cli
 
     raise typer.Exit(code=print_cli.run("sheets", household=household, all_=all_, pending=False, out=out))
@@ -287,6 +298,7 @@ def network_add_client(
     json_output: Annotated[bool, typer.Option("--json", help="Print client_id and client_secret as JSON.")] = False,
 ) -> None:
     """Register an institution's system; prints its client_id and client_secret (shown once)."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     import json
 
     from sqlmodel import Session, select

@@ -33,6 +33,11 @@ NOT_UI = {
     "app/main.py",
     "app/imports/columns.py",
     "app/devices/demo.py",
+    # What is printed on paper is always Japanese (the paper goes to the household): the snapshots
+    # and batches that moved here from card_printing, as before.
+    "app/printing/batch.py",
+    "app/printing/snapshots.py",
+    "app/printing/glyphs.py",
 }
 
 

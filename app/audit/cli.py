@@ -16,6 +16,7 @@ app = typer.Typer(
 
 def record_cli(*, action: str, fields: str = "", purpose: str = "", outcome: str = "ok") -> None:
     """Audit something done from the command line (who: the operating-system account)."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.audit import service as audit
     from app.core import db
 
@@ -67,6 +68,7 @@ def verify(
     ] = True,
 ) -> None:
     """Recompute every record's hash, follow every link, check the signed checkpoints; exit 1 on any break."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.audit import archive as archives
@@ -99,6 +101,7 @@ def verify(
 @app.command()
 def checkpoint() -> None:
     """Sign the chain's current tip now, and print it (keep a copy away from the server)."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.audit import service as audit
     from app.core import db
     from app.core.errors import DomainError
@@ -125,6 +128,7 @@ def export(
     ] = 1,
 ) -> None:
     """Archive a closed segment (from one checkpoint to another) to a file that verifies on its own."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.audit import archive as archives
     from app.audit.signing import audit_keys
     from app.core import db

@@ -30,6 +30,7 @@ def users_add(
 
     /admin/users does the same with a generated initial password.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from pydantic import ValidationError
     from sqlmodel import Session
 
@@ -73,6 +74,7 @@ def users_reset_2fa(username: Annotated[str, typer.Option(help="Sign-in name of 
     Admins, staff and doctors set up a new authenticator at their next sign-in; residents sign in
     with their password alone until they turn two-factor sign-in on again.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.auth import totp
 
     ended = _change_account(
@@ -89,6 +91,7 @@ def users_reset_password(username: Annotated[str, typer.Option(help="Sign-in nam
     the old password stops working, every session ends, and the person must choose their own
     password at the next sign-in. The new password is printed once; hand it over in person.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.auth import accounts
     from app.auth.models import Role
 
@@ -125,6 +128,7 @@ def users_activate(username: Annotated[str, typer.Option(help="Sign-in name of t
 
 
 def _set_active(username: str, *, active: bool) -> None:
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.auth import accounts
 
     def change(session, user) -> str:
@@ -141,6 +145,7 @@ def _change_account(username: str, action: str, change) -> str:
 
     Recorded first: a change that cannot be audited does not happen.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from sqlmodel import Session
 
     from app import bootstrap

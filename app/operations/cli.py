@@ -19,6 +19,7 @@ def _loud(message: str) -> None:
 
 def _record(*, done: bool = False, **kw) -> None:
     """Audit the command: before acting (refuse when that fails) and after (say it was not recorded)."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.audit.service import AuditUnavailable
 
     try:
@@ -38,6 +39,7 @@ def backup(
     ],
 ) -> None:
     """Back up the database (consistent while the service runs). The keys are NOT included: back them up apart."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.core import db
     from app.operations import backup as backups
     from app.operations.dumps import BackupError
@@ -66,6 +68,7 @@ def restore(
     force: Annotated[bool, typer.Option("--force", help="Replace a database that already holds data.")] = False,
 ) -> None:
     """Restore a backup into the configured database (stop the service first), then migrate and verify the audit log."""
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.audit.signing import audit_keys
     from app.audit.verify import verify_database
     from app.core import db
@@ -118,6 +121,7 @@ def rotate_fields(
     Resumable: interrupted, run it again and it continues (values already under the new key are
     skipped). The service can keep running; its workers pick up the new key ring by themselves.
     """
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app import bootstrap
     from app.core import db
     from app.core.crypto import KeyRingError, key_source
@@ -177,6 +181,7 @@ def rotate_fields(
 
 
 def _retire(engine, source, kid: str, batch_size: int) -> None:
+    # Imported when the command runs, so that `lifeline --help` starts fast.
     from app.operations import fieldkeys
 
     ring = source.load()
