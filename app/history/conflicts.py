@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
+from app.auth.access_log import record_access
+from app.auth.models import User
 from app.core.errors import StaleVersion
 from app.core.i18n import gettext as _
 from app.history import service as history
@@ -56,10 +59,47 @@ def responses(model: type[EditConflict], description: str) -> dict:
     return {409: {"model": model, "description": description, "content": {"application/problem+json": {"schema": ref}}}}
 
 
+def _record_shown(*, engine, request: Request, user: User, entity: str, current: SQLModel) -> None:
+    """The stored version is shown beside the submitted one: a read of it, audited as one."""
+    record_access(
+        engine=engine,
+        request=request,
+        user=user,
+        action=f"{entity}.view",
+        person=current if entity == "person" else None,
+        household_id=current.id if entity == "household" else None,
+        fields="conflict",
+        purpose="change",
+    )
+
+
+def reread(
+    *, session: Session, engine, request: Request, user: User, entity: str, reload: Callable[[], SQLModel]
+) -> SQLModel:
+    """After a web form's save was refused: roll back, read what is stored now, and record that it is shown.
+
+    The page then shows both versions side by side, the editor's input kept in the form with
+    the stored version's number, so that saving again re-applies it knowingly.
+    """
+    session.rollback()
+    current = reload()
+    _record_shown(engine=engine, request=request, user=user, entity=entity, current=current)
+    return current
+
+
 def problem(
-    model: type[EditConflict], exc: StaleVersion, *, submitted: SQLModel, public: type[SQLModel]
+    model: type[EditConflict],
+    exc: StaleVersion,
+    *,
+    submitted: SQLModel,
+    public: type[SQLModel],
+    entity: str,
+    engine,
+    request: Request,
+    user: User,
 ) -> JSONResponse:
-    """The 409 response: the translated message, the stored version and where the two disagree."""
+    """The API's 409: the translated message, the stored version and where the two disagree (the read recorded)."""
+    _record_shown(engine=engine, request=request, user=user, entity=entity, current=exc.current)
     current = public.model_validate(exc.current)
     body = model(
         title=_("更新の競合"),

@@ -9,8 +9,8 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import created_at_field, optimistic_lock, reject_control, secret_field
-from app.core.text import digits, normalise_number
+from app.core.models import Phone, created_at_field, optimistic_lock, reject_control, secret_field
+from app.core.text import digits
 
 
 class HouseholdBase(SQLModel):
@@ -21,9 +21,9 @@ class HouseholdBase(SQLModel):
     municipality: str = Field(default="加須市", max_length=40)
     address_line: str = Field(min_length=1, max_length=200, index=True)  # a narrow index to scan in search
     building: str = Field(default="", max_length=100)
-    phone: str = Field(default="", max_length=20)
+    phone: Phone = Field(default="", max_length=20)
     welfare_commissioner: str = Field(default="", max_length=100)
-    welfare_commissioner_phone: str = Field(default="", max_length=20)
+    welfare_commissioner_phone: Phone = Field(default="", max_length=20)
     kit_delivered_on: date | None = None
     notes: str = secret_field(default="", max_length=2000)  # staff memo: may hold medical text
 
@@ -52,16 +52,6 @@ class HouseholdBase(SQLModel):
         if d and len(d) != 7:
             raise ValueError("郵便番号は7桁で入力してください")
         return f"{d[:3]}-{d[3:]}" if d else ""
-
-    @field_validator("phone", "welfare_commissioner_phone", mode="before")
-    @classmethod
-    def _phone(cls, v: str | None) -> str:
-        if not isinstance(v, str | None):
-            return v  # not text: the declared type refuses it with a clear 422
-        v = normalise_number(v or "")
-        if v and not 9 <= len(digits(v)) <= 13:
-            raise ValueError("電話番号の桁数が正しくありません")
-        return v
 
 
 class Household(HouseholdBase, table=True):

@@ -72,13 +72,13 @@ def update(
     try:
         return households.update(session=session, actor=auth.actor_of(user), household_id=household_id, data=data)
     except StaleVersion as exc:
-        record_access(
+        return conflicts.problem(
+            HouseholdConflict,
+            exc,
+            submitted=data,
+            public=HouseholdPublic,
+            entity="household",
             engine=engine,
             request=request,
             user=user,
-            action="household.view",
-            household_id=household_id,
-            fields="conflict",
-            purpose="change",
         )
-        return conflicts.problem(HouseholdConflict, exc, submitted=data, public=HouseholdPublic)

@@ -138,17 +138,13 @@ def update_household(
             households.update(session=session, actor=auth.actor_of(user), household_id=household_id, data=data)
             return RedirectResponse(f"/staff/households/{household_id}", status_code=303)
         except StaleVersion as exc:
-            # As for a person (app/persons/views.py): both versions, the clerk's input kept.
-            session.rollback()
-            latest = households.get(session=session, household_id=household_id)
-            record_access(
+            latest = conflicts.reread(
+                session=session,
                 engine=engine,
                 request=request,
                 user=user,
-                action="household.view",
-                household_id=household_id,
-                fields="conflict",
-                purpose="change",
+                entity="household",
+                reload=lambda: households.get(session=session, household_id=household_id),
             )
             return render(
                 request,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from app.core.clock import utcnow
-from app.core.models import Source, created_at_field, enum_field, optimistic_lock, reject_control, secret_field
+from app.core.models import Phone, Source, created_at_field, enum_field, optimistic_lock, reject_control, secret_field
 from app.core.text import digits, is_kana, normalise_number
 
 
@@ -57,7 +57,7 @@ class PersonBase(SQLModel):
     print_name: str = Field(default="", max_length=100)
     birth_date: date = Field(index=True)  # search by birth date seeks (app.persons.service.search)
     sex: Sex = enum_field(Sex, Sex.unknown, length=10)
-    phone: str = Field(default="", max_length=20)
+    phone: Phone = Field(default="", max_length=20)
     status: PersonStatus = enum_field(PersonStatus, PersonStatus.active, length=10)
     external_ref: str | None = Field(default=None, max_length=40, unique=True, index=True)
     # 2. resuscitation wishes
@@ -99,16 +99,6 @@ class PersonBase(SQLModel):
         "insurance_branch",
         mode="before",
     )(reject_control)
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, v):
-        if not isinstance(v, str | None):
-            return v  # not text: the declared type refuses it with a clear 422
-        v = normalise_number(v or "")
-        if v and not 9 <= len(digits(v)) <= 13:
-            raise ValueError("電話番号の桁数が正しくありません")
-        return v
 
     @field_validator("family_name_kana", "given_name_kana", mode="after")
     @classmethod
@@ -233,21 +223,11 @@ class EmergencyContactBase(SQLModel):
     name: str = Field(min_length=1, max_length=100)
     kana: str = Field(default="", max_length=100)
     relation: str = Field(default="", max_length=40)  # 続柄
-    phone: str = Field(min_length=1, max_length=20)
-    phone2: str = Field(default="", max_length=20)
+    phone: Phone = Field(min_length=1, max_length=20)
+    phone2: Phone = Field(default="", max_length=20)
     note: str = secret_field(default="", max_length=200)  # free text, may be medical ("透析日は不在")
 
     _no_control = field_validator("name", "kana", "relation", "note", mode="before")(reject_control)
-
-    @field_validator("phone", "phone2", mode="before")
-    @classmethod
-    def _phone(cls, v):
-        if not isinstance(v, str | None):
-            return v  # not text: the declared type refuses it with a clear 422
-        v = normalise_number(v or "")
-        if v and not 9 <= len(digits(v)) <= 13:
-            raise ValueError("電話番号の桁数が正しくありません")
-        return v
 
 
 class EmergencyContact(EmergencyContactBase, table=True):

@@ -81,16 +81,16 @@ def update(
     try:
         return flows.update_person(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
     except StaleVersion as exc:
-        record_access(
+        return conflicts.problem(
+            PersonConflict,
+            exc,
+            submitted=data,
+            public=PersonPublic,
+            entity="person",
             engine=engine,
             request=request,
             user=user,
-            action="person.view",
-            person=exc.current,
-            fields="conflict",
-            purpose="change",
         )
-        return conflicts.problem(PersonConflict, exc, submitted=data, public=PersonPublic)
 
 
 @router.get("/persons/{person_id}/history", response_model=PersonHistory)

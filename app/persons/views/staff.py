@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from app.auth import service as auth
-from app.auth.access_log import record_access
 from app.auth.deps import StaffUser, require_roles
 from app.auth.models import Role
 from app.cards import service as cards
@@ -171,19 +170,13 @@ def update_person(
             flows.update_person(session=session, actor=auth.actor_of(user), person_id=person_id, data=data)
             return RedirectResponse(f"/staff/persons/{person_id}", status_code=303)
         except StaleVersion as exc:
-            # Both versions side by side; the clerk's input stays in the form with the stored
-            # version's number, so saving again re-applies it knowingly. Showing the stored
-            # dataset is a read of it, and audited as one.
-            session.rollback()
-            latest = persons.get(session=session, person_id=person_id)
-            record_access(
+            latest = conflicts.reread(
+                session=session,
                 engine=engine,
                 request=request,
                 user=user,
-                action="person.view",
-                person=latest,
-                fields="conflict",
-                purpose="change",
+                entity="person",
+                reload=lambda: persons.get(session=session, person_id=person_id),
             )
             doctors = {str(p.id): p.full_name for p, _ in directory.list_practitioners(session=session)}
             differences = conflicts.compare(
