@@ -110,6 +110,37 @@ def client(app) -> TestClient:
 
 
 @pytest.fixture
+def refuse_audit_inserts(db):
+    """``refuse_audit_inserts()`` → from then on every write to the audit log fails, as it would on a
+    full disk or a lost database; a trigger inside the test's rolled-back transaction."""
+
+    def _refuse() -> None:
+        if IS_POSTGRES:
+            db.exec(
+                text(
+                    "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; "
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+            db.exec(
+                text(
+                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent FOR EACH ROW EXECUTE FUNCTION "
+                    "refuse_audit()"
+                )
+            )
+        else:
+            db.exec(
+                text(
+                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent BEGIN SELECT RAISE(ABORT, "
+                    "'audit refused'); END"
+                )
+            )
+        db.commit()
+
+    return _refuse
+
+
+@pytest.fixture
 def make(db) -> Factories:
     return Factories(db)
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.routing import Route
 
 from tests.ems.helpers import device_login, new_device
+from tests.routes import all_routes
 
 PUBLIC = "public"  # no sign-in needed
 SIGNED_IN = {"admin", "staff", "doctor", "other_doctor", "paramedic", "resident", "outsider"}
@@ -164,16 +164,6 @@ def rule_for(method: str, path: str):
     if path.startswith(RESIDENT_UI_PREFIXES):
         return {"resident", "outsider"}
     raise AssertionError(f"{method} {path} has no declared access rule in tests/test_authorization.py")
-
-
-def all_routes(app) -> list[tuple[str, str]]:
-    """The app's own routes (docs) plus every route of every router it includes."""
-    from app.main import routers
-
-    routes = [r for r in app.routes if isinstance(r, Route)] + [r for router in routers() for r in router.routes]
-    out = sorted({(m, r.path) for r in routes for m in (r.methods or ()) if m != "HEAD"})
-    assert len(out) > 30, "route discovery found too few routes"
-    return out
 
 
 def test_every_route_has_a_rule(app):

@@ -79,20 +79,20 @@ def test_unknown_doctor_is_refused_not_a_500(login, personas, db):
 
 
 @pytest.mark.parametrize(
-    "body",
+    "body,status",
     [
-        {"family_name": SCRIPT, "family_name_kana": "ミホン", "birth_date": "1940-03-02"},
-        {"family_name": "x" * 2000, "family_name_kana": "ミホン", "birth_date": "1940-03-02"},
-        {"family_name": "見本", "family_name_kana": "ミホン", "birth_date": "1989-02-30"},
-        {"family_name": "見本\u0000", "family_name_kana": "ミホン", "birth_date": "1940-03-02"},
-        {"family_name": ["list"], "family_name_kana": "ミホン", "birth_date": "1940-03-02"},
-        {},
+        ({"family_name": SCRIPT, "family_name_kana": "ミホン", "birth_date": "1940-03-02"}, 201),
+        ({"family_name": "x" * 2000, "family_name_kana": "ミホン", "birth_date": "1940-03-02"}, 422),
+        ({"family_name": "見本", "family_name_kana": "ミホン", "birth_date": "1989-02-30"}, 422),
+        ({"family_name": "見本\u0000", "family_name_kana": "ミホン", "birth_date": "1940-03-02"}, 422),
+        ({"family_name": ["list"], "family_name_kana": "ミホン", "birth_date": "1940-03-02"}, 422),
+        ({}, 422),
     ],
 )
-def test_api_rejects_or_stores_exactly(login, personas, body):
+def test_api_rejects_or_stores_exactly(login, personas, body, status):
     c = login(personas.staff)
     r = c.post(f"/api/v1/households/{personas.household.id}/persons", json=body)
-    assert r.status_code in (201, 422)
+    assert r.status_code == status
     if r.status_code == 201:
         assert r.json()["family_name"] == body["family_name"]
     else:
@@ -107,7 +107,7 @@ def test_wrongly_encoded_forms_do_not_500(login, personas, raw):
         content=raw,
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    assert r.status_code < 500
+    assert r.status_code == 422
 
 
 def test_path_and_query_junk(login, personas):
@@ -125,13 +125,6 @@ def test_path_and_query_junk(login, personas):
         assert c.get(url).status_code < 500, url
     # Past SQLite's 64-bit integers (found by schemathesis): refused as invalid, not a driver error.
     assert c.get("/api/v1/households", params={"limit": 1, "offset": 2**63}).status_code == 422
-
-
-def test_a_nul_in_the_directory_form_is_a_field_error_and_nothing_is_stored(login, personas, db):
-    """Found by probing every route with NUL on PostgreSQL: this form answered a 500 there."""
-    r = login(personas.staff).post("/staff/directory/institutions", data={"name": "見本\x00病院", "kind": "hospital"})
-    assert r.status_code == 422 and "制御文字（NULなど）は使えません" in r.text
-    assert db.exec(select(Institution).where(Institution.name.like("見本%病院"))).first() is None
 
 
 def test_a_nul_never_reaches_the_database(db):

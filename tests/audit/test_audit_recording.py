@@ -3,12 +3,10 @@
 import hashlib
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import select
 
 from app.audit import service as audit
 from app.audit.models import AuditEvent
-from tests.conftest import IS_POSTGRES
 
 MEDICAL_READS = [
     "/staff/persons/{id}",
@@ -53,32 +51,11 @@ def test_chain_links_every_record(login, personas, db):
         previous = event.hash
 
 
-def _refuse_audit_inserts(db):
-    if IS_POSTGRES:
-        db.exec(
-            text(
-                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ "
-                "LANGUAGE plpgsql"
-            )
-        )
-        db.exec(
-            text("CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
-        )
-    else:
-        db.exec(
-            text(
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON auditevent BEGIN SELECT RAISE(ABORT, 'audit refused'); "
-                "END"
-            )
-        )
-    db.commit()
-
-
 @pytest.mark.parametrize("path", MEDICAL_READS)
-def test_no_audit_no_data(path, login, personas, db, make):
+def test_no_audit_no_data(path, login, personas, make, refuse_audit_inserts):
     make.entry(personas.patient, text="ワルファリン錠1mg")
     c = login(personas.staff)
-    _refuse_audit_inserts(db)
+    refuse_audit_inserts()
     r = c.get(path.format(id=personas.patient.id))
     assert r.status_code == 503
     assert "アクセス記録を書き込めないため" in r.text

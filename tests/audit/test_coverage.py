@@ -29,7 +29,7 @@ from app.persons.schemas import PersonDetail
 from tests.audit.conftest import head_seq
 from tests.ems.helpers import device_login
 from tests.factories import FACTORY_ACTOR
-from tests.test_authorization import all_routes
+from tests.routes import all_routes
 
 # Dataset sections of the summaries, which are built for display and are not table columns.
 MEDICAL_NAMES = {

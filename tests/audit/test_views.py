@@ -13,7 +13,6 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent, AuditReview
 from app.core.clock import JST
 from tests.audit.conftest import crew_view, head_seq
-from tests.audit.test_audit_recording import _refuse_audit_inserts
 
 
 def test_doctor_sees_accesses_to_own_patients_only(personas, login, connection, db):
@@ -132,12 +131,12 @@ def test_home_pages_by_role(personas, login):
 
 
 @pytest.mark.parametrize("path", ["/doctor/access", "/me/access", "/admin/audit", "/admin/audit/export.csv"])
-def test_no_audit_no_log_either(path, personas, login, connection, db):
+def test_no_audit_no_log_either(path, personas, login, connection, refuse_audit_inserts):
     """The log shows who viewed whom: if reading it cannot be recorded, it is not shown."""
     crew_view(connection, personas.patient, purpose="SECRET-REASON")
     who = {"/doctor": personas.doctor, "/me/": personas.resident, "/admin": personas.admin}
     client = login(next(user for prefix, user in who.items() if path.startswith(prefix)))
-    _refuse_audit_inserts(db)
+    refuse_audit_inserts()
     r = client.get(path)
     assert r.status_code == 503 and "アクセス記録を書き込めないため" in r.text
     assert "SECRET-REASON" not in r.text and personas.patient.full_name not in r.text

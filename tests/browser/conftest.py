@@ -88,6 +88,12 @@ class LiveServer:
             page.get_by_role("button", name="確認してログイン", exact=True).click()
         page.wait_for_url(lambda url: not urlparse(url).path.startswith("/login"))
 
+    def sign_in(self, page, role: str) -> None:
+        """Sign in as the demo account of ``role``: the password, then the authenticator."""
+        username, password = self.login(role)
+        password_step(page, username, password)
+        self.second_step(page, username)
+
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """Run ``lifeline ARGS`` against the live server's data directory and database."""
         return _run_cli(list(args), env=self.env, cwd=self.data_dir, input=input, check=check)

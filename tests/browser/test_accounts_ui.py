@@ -10,14 +10,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import password_step
-from tests.browser.test_audit_ui import sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_admin_adds_then_stops_a_clerk(page: Page, live_server, browser, browser_events):
     username = f"clerk.{secrets.token_hex(3)}"
-    sign_in(page, live_server, "admin")
+    live_server.sign_in(page, "admin")
     page.get_by_role("link", name="管理", exact=True).click()
     expect(page.get_by_role("heading", name="アカウント管理")).to_be_visible()
     form = page.locator("#new-account")

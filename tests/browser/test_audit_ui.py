@@ -13,8 +13,6 @@ import sys
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import password_step
-
 pytestmark = pytest.mark.browser
 
 # Appends a crew access through the real audit writer of the live service's database.
@@ -58,18 +56,12 @@ def crew_view(live_server, ref: str, **fields) -> int:
     return int(result.stdout.strip())
 
 
-def sign_in(page: Page, live_server, role: str) -> None:
-    username, password = live_server.login(role)
-    password_step(page, username, password)
-    live_server.second_step(page, username)
-
-
 def test_doctor_reviews_an_emergency_access_to_a_patient(page: Page, live_server, doc_screenshot):
     mine, other = f"胸痛 {secrets.token_hex(3)}", f"他院の患者 {secrets.token_hex(3)}"
     seq = crew_view(live_server, "DEMO-P001", emergency=True, purpose=mine)  # 見本 太郎: the demo doctor's patient
     crew_view(live_server, "DEMO-P003", emergency=True, purpose=other)  # 𠮷野 試子: another doctor's patient
 
-    sign_in(page, live_server, "doctor")
+    live_server.sign_in(page, "doctor")
     expect(page).to_have_url(re.compile(r"/doctor/access$"))
     expect(page.get_by_role("heading", name="患者さんへのアクセス")).to_be_visible()
     row = page.locator(f"#event-{seq}")
@@ -96,7 +88,7 @@ def test_resident_sees_who_viewed_the_household(page: Page, live_server, doc_scr
     reason = f"呼吸困難 {secrets.token_hex(3)}"
     crew_view(live_server, "DEMO-P002", purpose=reason, incident="R8-009900", actor_username="kazo-crew-secret-name")
 
-    sign_in(page, live_server, "resident")
+    live_server.sign_in(page, "resident")
     page.get_by_role("link", name="だれが見たか").click()
     expect(page).to_have_url(re.compile(r"/me/access$"))
     expect(page.get_by_role("heading", name="だれが情報を見たか")).to_be_visible()
@@ -115,7 +107,7 @@ def test_admin_searches_exports_and_verifies(page: Page, live_server, doc_screen
     reason = f"事案番号なし {secrets.token_hex(3)}"
     crew_view(live_server, "DEMO-P004", purpose=reason, incident="")
 
-    sign_in(page, live_server, "admin")
+    live_server.sign_in(page, "admin")
     page.goto("/admin/audit")
     anomalies = page.locator("#anomalies")
     expect(anomalies.get_by_role("row", name=re.compile(reason))).to_contain_text("事案番号のない救急閲覧")
@@ -138,7 +130,7 @@ def test_admin_searches_exports_and_verifies(page: Page, live_server, doc_screen
 
 def test_staff_see_monthly_statistics_with_a_chart(page: Page, live_server):
     crew_view(live_server, "DEMO-P005")
-    sign_in(page, live_server, "staff")
+    live_server.sign_in(page, "staff")
     page.get_by_role("link", name="統計").click()
     expect(page.get_by_role("heading", name="月別の統計")).to_be_visible()
     chart = page.get_by_role("img", name="月別の件数")

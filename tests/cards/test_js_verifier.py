@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
-import subprocess
 import threading
 from functools import cache, partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -17,22 +14,16 @@ from app.cards.credential import CREW_MESSAGES_JA, verify
 from app.cards.keyset import KeySet
 from app.cards.qr import qr_prefix
 from app.cards.revocation import verify_revocation_document
-from tests.cards.test_vectors import CREDENTIALS, DOCUMENTS, FIELDS, VECTOR_DIR, python_document_result, python_result
-
-ROOT = Path(__file__).resolve().parents[2]
-RUNNER = ROOT / "ems_pwa" / "js" / "test" / "verify_vectors.mjs"
-
-
-def run_node(vector_dir: Path) -> dict:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(
-            "node (>= 20) is required to test the browser verifier; install it (Debian: apt-get install nodejs)"
-        )
-    done = subprocess.run([node, str(RUNNER), str(vector_dir)], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert done.stderr == "", done.stderr
-    assert done.returncode in (0, 1), done.stdout
-    return json.loads(done.stdout)
+from tests.cards.helpers import (
+    CREDENTIALS,
+    DOCUMENTS,
+    FIELDS,
+    ROOT,
+    VECTOR_DIR,
+    python_document_result,
+    python_result,
+    run_node,
+)
 
 
 @cache

@@ -3,44 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
-from pathlib import Path
 
 import pytest
 
-from app.cards.credential import verify
-from app.cards.errors import InvalidRevocationDocument
-from app.cards.keyset import KeySet
-from app.cards.revocation import verify_revocation_document
-
-VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors"
-CREDENTIALS = json.loads((VECTOR_DIR / "card-credentials.json").read_text(encoding="utf-8"))
-DOCUMENTS = json.loads((VECTOR_DIR / "revocation-documents.json").read_text(encoding="utf-8"))
-FIELDS = ("status", "cardId", "serial", "issuedAt", "expiresAt", "kid", "newerCardExists")
-
-
-def documented(result: dict) -> dict:
-    return {name: result[name] for name in FIELDS}
-
-
-def python_result(vector: dict) -> dict:
-    keys = KeySet.from_jwks(CREDENTIALS["keys"])
-    revocations = verify_revocation_document(CREDENTIALS["revocations"], keys)
-    return documented(verify(vector["qr"], keys=keys, revocations=revocations, now=vector["now"]).as_dict())
-
-
-def python_document_result(document: object) -> dict:
-    try:
-        verified = verify_revocation_document(document, KeySet.from_jwks(DOCUMENTS["keys"]))
-    except InvalidRevocationDocument:
-        return {"status": "invalid"}
-    return {
-        "status": "valid",
-        "version": verified.version,
-        "issuedAt": verified.issued_at,
-        "entries": len(verified.entries),
-    }
+from tests.cards.helpers import CREDENTIALS, DOCUMENTS, VECTOR_DIR, python_document_result, python_result
 
 
 @pytest.mark.parametrize("vector", CREDENTIALS["vectors"], ids=[v["description"] for v in CREDENTIALS["vectors"]])

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.auth import service as auth
 from app.core.config import ROOT_DIR, get_settings
-from tests.test_authorization import all_routes
+from tests.routes import all_routes
 
 CSRF_REFUSED = "送信を受け付けられませんでした"
 HSTS = "max-age=63072000; includeSubDomains"

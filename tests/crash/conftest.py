@@ -2,7 +2,7 @@
 killed with SIGKILL once its work is demonstrably under way, then restarted and inspected.
 
 The database is an SQLite file, or a fresh PostgreSQL database when ``LIFELINE_TEST_DATABASE_URL``
-points at PostgreSQL (tests/scratch.py); the same tests run on both.
+points at PostgreSQL (tests/committing_database.py); the same tests run on both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from app.core.config import ROOT_DIR
-from tests.scratch import engine_for, scratch_database
+from tests.committing_database import engine_for, scratch_database
 
 BIN = Path(sys.executable).parent  # .venv/bin: the installed console command
 DEADLINE_SECONDS = 180

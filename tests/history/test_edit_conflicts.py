@@ -2,8 +2,8 @@
 shows both versions field by field, the second editor's input is kept, and nothing is lost.
 
 The first tests race two signed-in clients (web form and JSON API); the last ones commit from two
-threads at the same moment against a database of their own (tests/scratch.py), not the rolled-back
-test transaction, to show that the database itself refuses the lost update.
+threads at the same moment against a database of their own (tests/committing_database.py), not the
+rolled-back test transaction, to show that the database itself refuses the lost update.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from app.households import service as households
 from app.households.models import Household, HouseholdCreate, HouseholdUpdate
 from app.persons import service as persons
 from app.persons.models import Person, PersonCreate, PersonUpdate
+from tests.committing_database import engine_for, scratch_database
 from tests.factories import FACTORY_ACTOR
-from tests.scratch import engine_for, scratch_database
 
 
 def form_of(page: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import func
@@ -78,6 +79,52 @@ def to_csv(rows: list[list[str]], header: list[str] = HEADER, encoding: str = "u
     writer.writerow(header)
     writer.writerows(rows)
     return buf.getvalue().encode(encoding)
+
+
+ERAS = {"昭和": 1925, "大正": 1911}
+WIDE = str.maketrans("0123456789-", "０１２３４５６７８９－")
+
+
+def _registry_rows(n: int) -> tuple[list[list[str]], dict[str, date]]:
+    rows, born = [], {}
+    families = [("髙橋", "タカハシ"), ("山﨑", "ヤマサキ"), ("見本", "ミホン"), ("架空", "カクウ")]
+    for i in range(n):
+        era = "大正" if i % 5 == 0 else "昭和"
+        year, month, day = 2 + i % 13, 1 + i % 12, 1 + i % 28
+        expected = date(ERAS[era] + year, month, day)
+        text = (
+            f"{era}{year}年{month}月{day}日",
+            f"{'T' if era == '大正' else 'S'}{year}.{month}.{day}",
+            f"{expected.year}-{month:02d}-{day:02d}",
+        )[i % 3]
+        if i % 4 == 0:
+            text = text.translate(WIDE)  # full-width digits and hyphens, as typed on a Japanese keyboard
+        family, kana = families[i % len(families)]
+        household = str(800000 + i // 2)
+        rows.append(
+            row(
+                household=household,
+                person=str(8000000 + i),
+                family=family,
+                given=f"試{i}",
+                family_kana=kana,
+                given_kana="タメシ",
+                born=text,
+                sex=("男", "女", "1", "2")[i % 4],
+                postal="３４７－００００",
+                address=f"見本町{i // 2 % 50}－{i // 100 + 1}",
+                phone=f"０４８０－００－{i // 2 % 10000:04d}",
+            )
+        )
+        born[str(8000000 + i)] = expected
+    return rows, born
+
+
+@pytest.fixture
+def registry_rows():
+    """``registry_rows(n)`` → (rows, born): ``n`` fictional rows, two people per household, with 和暦
+    dates in several spellings, and each person's birth date as it should be stored."""
+    return _registry_rows
 
 
 @pytest.fixture

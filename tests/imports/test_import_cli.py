@@ -20,7 +20,6 @@ from app.imports import service
 from app.imports.models import ImportJob, ImportStatus
 from app.persons.models import Person
 from tests.imports.conftest import row, to_csv
-from tests.imports.test_import_service import registry_rows
 
 
 @pytest.fixture
@@ -98,7 +97,7 @@ def test_errors_are_printed_by_line_and_column_with_exit_code_1(cli_env, tmp_pat
     assert result.returncode == 1 and "file: ファイルが空です" in result.stderr
 
 
-def test_kill_9_during_the_write_leaves_nothing_and_the_job_reads_interrupted(cli_env, tmp_path):
+def test_kill_9_during_the_write_leaves_nothing_and_the_job_reads_interrupted(cli_env, registry_rows, tmp_path):
     rows, _born = registry_rows(5000)
     path = tmp_path / "big.csv"
     path.write_bytes(to_csv(rows, encoding="cp932"))

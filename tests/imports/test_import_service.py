@@ -12,48 +12,9 @@ from app.imports.models import ImportStatus
 from app.persons.models import Person, Sex
 from tests.imports.conftest import problems, row, to_csv
 
-ERAS = {"昭和": 1925, "大正": 1911}
-WIDE = str.maketrans("0123456789-", "０１２３４５６７８９－")
-
-
-def registry_rows(n: int) -> tuple[list[list[str]], dict[str, date]]:
-    """``n`` fictional rows, two people per household, with 和暦 dates in several spellings."""
-    rows, born = [], {}
-    families = [("髙橋", "タカハシ"), ("山﨑", "ヤマサキ"), ("見本", "ミホン"), ("架空", "カクウ")]
-    for i in range(n):
-        era = "大正" if i % 5 == 0 else "昭和"
-        year, month, day = 2 + i % 13, 1 + i % 12, 1 + i % 28
-        expected = date(ERAS[era] + year, month, day)
-        text = (
-            f"{era}{year}年{month}月{day}日",
-            f"{'T' if era == '大正' else 'S'}{year}.{month}.{day}",
-            f"{expected.year}-{month:02d}-{day:02d}",
-        )[i % 3]
-        if i % 4 == 0:
-            text = text.translate(WIDE)  # full-width digits and hyphens, as typed on a Japanese keyboard
-        family, kana = families[i % len(families)]
-        household = str(800000 + i // 2)
-        rows.append(
-            row(
-                household=household,
-                person=str(8000000 + i),
-                family=family,
-                given=f"試{i}",
-                family_kana=kana,
-                given_kana="タメシ",
-                born=text,
-                sex=("男", "女", "1", "2")[i % 4],
-                postal="３４７－００００",
-                address=f"見本町{i // 2 % 50}－{i // 100 + 1}",
-                phone=f"０４８０－００－{i // 2 % 10000:04d}",
-            )
-        )
-        born[str(8000000 + i)] = expected
-    return rows, born
-
 
 def test_5000_row_cp932_file_with_wareki_imports_and_a_second_run_changes_nothing(
-    run_import, table_counts, db, tmp_path
+    run_import, table_counts, registry_rows, db, tmp_path
 ):
     rows, born = registry_rows(5000)
     path = tmp_path / "registry.csv"

@@ -8,7 +8,7 @@ from app.audit.models import AuditEvent
 from app.cards import service as cards
 from tests.ems.helpers import FIRE_DEPARTMENT, enrolled_device
 from tests.factories import FACTORY_ACTOR, TEST_PASSWORD
-from tests.network.test_fhir_api import valid  # noqa: F401  (shared checker)
+from tests.network.helpers import valid
 
 DEVICE_HEADER = "X-Lifeline-Device"
 

@@ -24,8 +24,8 @@ from app.core.config import ROOT_DIR
 from app.core.crypto import field_keyring
 from app.persons import dataset
 from app.persons.models import EmergencyContactCreate
+from tests.committing_database import engine_for, scratch_database
 from tests.factories import FACTORY_ACTOR, Factories
-from tests.scratch import engine_for, scratch_database
 
 # Distinctive fictional text: if any of it shows up in raw bytes, something is stored in plaintext.
 MEDICATION = "ワルファリンZQX錠3mg"

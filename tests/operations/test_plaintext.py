@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from app import bootstrap
 from app.operations import backup as backups
+from tests.committing_database import engine_for
 from tests.conftest import IS_POSTGRES
 from tests.operations.conftest import (
     ACP,
@@ -30,7 +31,6 @@ from tests.operations.conftest import (
     Installation,
     seed,
 )
-from tests.scratch import engine_for
 
 # The 8-digit 保険者番号 is left out of the grep: any 8 digits occur by chance in a few kilobytes of
 # base64 ciphertext now and then. The 記号 and 番号 beside it carry letters and are grepped.
