@@ -3,6 +3,8 @@
 Strict means: exactly one accepted byte string per credential. Every part must be in
 deterministic encoding (RFC 8949 §4.2.1), which we check by re-encoding the decoded value
 and comparing bytes; so a verifier never has to reason about two spellings of one card.
+The signature is strict too: ECDSA is malleable ((r, s) and (r, n − s) both verify), so the
+issuer writes only the low-s form and verifiers refuse the other (docs/card-format.md §1).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ ALG_ES256 = -7
 SIGNATURE_LENGTH = 64
 MAX_KID_LENGTH = 16
 _COORDINATE = 32
+# The order n of the P-256 group (SEC 2 §2.4.2, FIPS 186-4 D.1.2.3). A signature is accepted
+# only with 1 ≤ r < n and 1 ≤ s ≤ (n − 1) / 2 ("low s"): one valid encoding per signature.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_HALF_ORDER = P256_ORDER // 2
 
 
 class Signer(Protocol):
@@ -54,17 +60,24 @@ def sig_structure(*, protected: bytes, payload: bytes) -> bytes:
 
 
 def es256_sign(private_key: ec.EllipticCurvePrivateKey, message: bytes, *, deterministic: bool = False) -> bytes:
-    """Sign with ECDSA P-256/SHA-256 and return the fixed 64-byte r‖s form COSE and JWS use."""
+    """Sign with ECDSA P-256/SHA-256 and return the fixed 64-byte r‖s form COSE and JWS use, always low-s."""
+    if not isinstance(private_key.curve, ec.SECP256R1):
+        raise ValueError("ES256 needs a P-256 key")
     der = private_key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic))
     r, s = decode_dss_signature(der)
+    # OpenSSL returns either of the two valid s values; verifiers accept only the lower one.
+    if s > P256_HALF_ORDER:
+        s = P256_ORDER - s
     return r.to_bytes(_COORDINATE, "big") + s.to_bytes(_COORDINATE, "big")
 
 
 def es256_verify(public_key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> bool:
-    """Check a raw r‖s ES256 signature."""
+    """Check a raw r‖s ES256 signature; a high-s or out-of-range r or s never verifies."""
     if len(signature) != SIGNATURE_LENGTH:
         return False
     r, s = (int.from_bytes(half, "big") for half in (signature[:_COORDINATE], signature[_COORDINATE:]))
+    if not (1 <= r < P256_ORDER and 1 <= s <= P256_HALF_ORDER):
+        return False
     der = encode_dss_signature(r, s)
     try:
         public_key.verify(der, message, ec.ECDSA(hashes.SHA256()))

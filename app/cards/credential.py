@@ -187,7 +187,8 @@ def verify(qr_text: object, *, keys: KeySet, revocations: RevocationLookup | Non
     if not candidates:
         return VerificationResult(status=Status.UNKNOWN_KEY, reason="kid", kid=sign1.kid)
     message = sign1.signed_bytes
-    # Several trusted keys may share a kid; the card is genuine if any of them signed it.
+    # Several trusted keys may share a kid; the card is genuine if any of them signed it. A high-s
+    # signature (the n − s twin of a genuine one) verifies with no key: it is forged.
     key = next((k for k in candidates if es256_verify(k.public_key, sign1.signature, message)), None)
     if key is None:
         return VerificationResult(status=Status.FORGED, reason="signature", kid=sign1.kid)

@@ -63,6 +63,7 @@ class SigningKey:
         self._private_key = private_key
 
     def sign(self, message: bytes) -> bytes:
+        """Raw r‖s ES256, always low-s (the only form verifiers accept; see ``es256_sign``)."""
         return es256_sign(self._private_key, message)
 
 

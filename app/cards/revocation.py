@@ -2,8 +2,9 @@
 
 A JWS in flattened JSON serialization (RFC 7515 §7.2.2), ES256, signed by the active card
 key. JWS rather than COSE because the browser then needs no CBOR for it: the signing input
-is ASCII ``protected.payload`` and WebCrypto verifies the raw r‖s signature as is. Offline
-devices keep the highest ``version`` they have verified.
+is ASCII ``protected.payload`` and WebCrypto verifies the raw r‖s signature as is (after
+the same low-s check as for cards: ``es256_verify`` refuses s > n/2). Offline devices keep the
+highest ``version`` they have verified.
 
 An entry revokes every serial of a card id up to and including ``serial``; reissue always
 raises the serial, so one entry per card id is enough. Reasons are deliberately coarse

@@ -39,6 +39,11 @@ const MAX_SERIAL = 0xffff
 const JWS_TYPE = 'lifeline-revocations+json'
 const REASONS = new Set(['superseded', 'cancelled'])
 const ECDSA = { name: 'ECDSA', hash: 'SHA-256' }
+// The order n of the P-256 group. A signature is accepted only with 1 ≤ r < n and
+// 1 ≤ s ≤ (n − 1) / 2: WebCrypto also accepts (r, n − s), the "high-s" twin of every valid
+// signature, so without this check each card would have a second QR text that verifies.
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+const P256_HALF_ORDER = P256_ORDER / 2n
 const DECODE_OPTIONS = {
   strict: true,
   allowIndefinite: false,
@@ -208,7 +213,18 @@ function keySet (jwks) {
   return keySets.get(jwks)
 }
 
+const bigEndian = (bytes) => BigInt('0x' + (hex(bytes) || '0'))
+
+// Same rule as es256_verify in app/cards/cose.py: one valid encoding per signature (low s).
+function canonicalSignature (signature) {
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) return false
+  const r = bigEndian(signature.subarray(0, 32))
+  const s = bigEndian(signature.subarray(32))
+  return r >= 1n && r < P256_ORDER && s >= 1n && s <= P256_HALF_ORDER
+}
+
 async function firstVerifying (candidates, signature, data) {
+  if (!canonicalSignature(signature)) return null
   for (const candidate of candidates) {
     if (await crypto.subtle.verify(ECDSA, candidate.key, signature, data)) return candidate
   }

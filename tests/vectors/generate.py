@@ -22,7 +22,7 @@ from pathlib import Path
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.cards.cose import es256_sign, sig_structure
+from app.cards.cose import P256_HALF_ORDER, es256_sign, sig_structure
 from app.cards.credential import CardClaims, encode_claims
 from app.cards.keyset import VerificationKey, b64url_decode, b64url_encode, public_jwk
 from app.cards.keystore import derive_kid
@@ -141,6 +141,22 @@ def qr(cose: bytes, prefix: str = PREFIX) -> str:
 
 def flip(data: bytes, index: int, mask: int = 0x01) -> bytes:
     return data[:index] + bytes([data[index] ^ mask]) + data[index + 1 :]
+
+
+def with_rs(signed: bytes, r: int | None = None, s: int | None = None) -> bytes:
+    """``signed`` (a COSE_Sign1 or a bare signature: r ‖ s are its last 64 bytes) with r or s replaced."""
+    head, old_r, old_s = signed[:-64], signed[-64:-32], signed[-32:]
+    r_bytes = old_r if r is None else r.to_bytes(32, "big")
+    s_bytes = old_s if s is None else s.to_bytes(32, "big")
+    return head + r_bytes + s_bytes
+
+
+def high_s_twin(signed: bytes) -> bytes:
+    """The other encoding of the same ECDSA signature, (r, n − s): it verifies mathematically,
+    and verifiers must refuse it (docs/card-format.md §1, "one valid encoding")."""
+    s = int.from_bytes(signed[-32:], "big")
+    assert 1 <= s <= P256_HALF_ORDER, "the issuer signs low-s; its twin is the high-s one"
+    return with_rs(signed, s=_P256_ORDER - s)
 
 
 def shown(claims: CardClaims, key: FixedKey, status: str, newer: bool = False) -> dict:
@@ -272,6 +288,35 @@ def credential_vectors() -> list[dict]:
         ),
         vector(
             "signature: last byte of s changed", qr(flip(valid_cose, len(valid_cose) - 1)), hidden("forged", ACTIVE.kid)
+        ),
+        vector(
+            "signature: high-s twin of the valid card (s replaced by n - s, which ECDSA alone accepts)",
+            qr(high_s_twin(valid_cose)),
+            hidden("forged", ACTIVE.kid),
+        ),
+        vector(
+            "signature: high-s twin of a card signed by the previous key",
+            qr(high_s_twin(sign1(PREVIOUS, payload=encode_claims(previous)))),
+            hidden("forged", PREVIOUS.kid),
+        ),
+        vector(
+            "signature: high-s twin of a revoked card (the signature is checked first)",
+            qr(high_s_twin(sign1(PREVIOUS, payload=encode_claims(lost)))),
+            hidden("forged", PREVIOUS.kid),
+        ),
+        vector(
+            "signature: high-s, s = (n + 1) / 2, the smallest s refused",
+            qr(with_rs(valid_cose, s=P256_HALF_ORDER + 1)),
+            hidden("forged", ACTIVE.kid),
+        ),
+        vector("signature: r = 0", qr(with_rs(valid_cose, r=0)), hidden("forged", ACTIVE.kid)),
+        vector("signature: s = 0", qr(with_rs(valid_cose, s=0)), hidden("forged", ACTIVE.kid)),
+        vector("signature: r = n", qr(with_rs(valid_cose, r=_P256_ORDER)), hidden("forged", ACTIVE.kid)),
+        vector("signature: s = n", qr(with_rs(valid_cose, s=_P256_ORDER)), hidden("forged", ACTIVE.kid)),
+        vector(
+            "signature: r and s all ones (2^256 - 1)",
+            qr(with_rs(valid_cose, r=2**256 - 1, s=2**256 - 1)),
+            hidden("forged", ACTIVE.kid),
         ),
         vector(
             "revoked: lost card, a newer card exists",
@@ -457,13 +502,15 @@ def revocation_vectors() -> list[dict]:
     duplicate = {**good, "entries": [good["entries"][0], good["entries"][0]]}
     flipped_signature = b64url_decode(doc["signature"])
     flipped_signature = b64url_encode(flip(flipped_signature, 10))
+    empty = sign_revocation_document(entries=[], version=1, issued_at=NOW, signer=ACTIVE)
+
+    def resigned(document: dict, signature: bytes) -> dict:
+        return {**document, "signature": b64url_encode(signature)}
+
+    signature = b64url_decode(doc["signature"])
     return [
         doc_vector("valid list signed by the active key", doc, valid),
-        doc_vector(
-            "valid empty list",
-            sign_revocation_document(entries=[], version=1, issued_at=NOW, signer=ACTIVE),
-            {"status": "valid", "version": 1, "issuedAt": NOW, "entries": 0},
-        ),
+        doc_vector("valid empty list", empty, {"status": "valid", "version": 1, "issuedAt": NOW, "entries": 0}),
         doc_vector("version changed", _tampered(doc, set_member(["version"], 43)), invalid),
         doc_vector("issued_at changed", _tampered(doc, set_member(["issued_at"], NOW)), invalid),
         doc_vector("entry serial changed", _tampered(doc, set_member(["entries", 0, "serial"], 0)), invalid),
@@ -492,6 +539,19 @@ def revocation_vectors() -> list[dict]:
         ),
         doc_vector("signature: one byte changed", {**doc, "signature": flipped_signature}, invalid),
         doc_vector("signature truncated", {**doc, "signature": doc["signature"][:-4]}, invalid),
+        doc_vector(
+            "signature: high-s twin of the valid list (s replaced by n - s, which ECDSA alone accepts)",
+            resigned(doc, high_s_twin(signature)),
+            invalid,
+        ),
+        doc_vector(
+            "signature: high-s twin of the valid empty list",
+            resigned(empty, high_s_twin(b64url_decode(empty["signature"]))),
+            invalid,
+        ),
+        doc_vector("signature: r = 0", resigned(doc, with_rs(signature, r=0)), invalid),
+        doc_vector("signature: s = 0", resigned(doc, with_rs(signature, s=0)), invalid),
+        doc_vector("signature: s = n", resigned(doc, with_rs(signature, s=_P256_ORDER)), invalid),
         doc_vector("signed by another key using the active kid", _signed_payload(good, key=FORGER), invalid),
         doc_vector("signed by a published but inactive key", _signed_payload(good, key=PREVIOUS), invalid),
         doc_vector("signed by an unknown key", _signed_payload(good, key=OUTSIDER), invalid),
