@@ -3,6 +3,11 @@
 Names use 見本 (sample) / 試験 (test) / 架空 (fictional); phone numbers use the unassigned
 0480-00 exchange; addresses are in a 見本町 that does not exist. Loading twice changes nothing.
 Demo passwords are random, generated on first load into the data directory, never in the repo.
+
+Two entries exist so that paths rare in real data can be tried: 試験 同意無子 (DEMO-P007) has a
+card but no consent in force, as for a card printed before withdrawal ended cards (scanning
+her asks for a reason: emergency access, APPI 27-1-2); ``demo-ed`` is an emergency-department
+doctor of 済生会加須病院 who sees ambulances announced to it on /hospital/.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlmodel import Session, select
 from app import bootstrap
 from app.auth import service as auth
 from app.auth.models import Role, UserCreate
+from app.cards import service as cards
 from app.core import db
 from app.core.config import get_settings
 from app.core.errors import Invalid
@@ -28,7 +34,7 @@ from app.households import service as households
 from app.households.models import Household, HouseholdCreate
 from app.persons import dataset
 from app.persons import service as persons
-from app.persons.models import ClinicalEntryCreate, ConsentBase, EmergencyContactCreate, PersonCreate
+from app.persons.models import ClinicalEntryCreate, ConsentBase, EmergencyContactCreate, Person, PersonCreate
 
 DEMO_ACTOR = Actor(user_id=None, name="デモデータ", source=Source.staff)
 FIRE_DEPARTMENT = "埼玉東部消防組合 加須消防署"
@@ -206,6 +212,32 @@ HOUSEHOLDS = (
 )
 
 
+# The demo's person without consent in force: her card stays active (see the module docstring).
+NO_CONSENT = {
+    "ref": "DEMO-H005",
+    "address_line": "架空台5-5",
+    "postal_code": "349-1100",
+    "phone": "0480-00-2005",
+    "members": [
+        {
+            "ref": "DEMO-P007",
+            "family_name": "試験",
+            "given_name": "同意無子",
+            "family_name_kana": "シケン",
+            "given_name_kana": "ドウイナシコ",
+            "birth_date": "1938-02-14",
+            "sex": "female",
+            "family_doctor": "family",
+            "medications": [("リバーロキサバン錠10mg 1日1回", {"is_anticoagulant": True})],
+            "conditions": [("心房細動", "current")],
+            "contacts": [("試験 次男", "シケン ジナン", "次男", "090-0000-0007")],
+        }
+    ],
+}
+ED_HOSPITAL = "済生会加須病院"
+ED_ACCOUNT = "ed"  # demo-ed: an emergency-department doctor (role doctor, linked to the hospital)
+
+
 def _credentials_path():
     return get_settings().resolved_data_dir / "demo-logins.json"
 
@@ -231,6 +263,14 @@ def _passwords() -> dict[str, str]:
     words = {role.value: _new_password() for role in Role}
     _save_passwords(words)
     return words
+
+
+def _password_for(passwords: dict[str, str], key: str) -> str:
+    """The kept password of a demo account, created for an account added after the file was written."""
+    if key not in passwords:
+        passwords[key] = _new_password()
+        _save_passwords(passwords)
+    return passwords[key]
 
 
 def _practitioners(session: Session) -> dict[str, int]:
@@ -266,7 +306,7 @@ def _practitioners(session: Session) -> dict[str, int]:
     return ids
 
 
-def _member(session: Session, household_id: int, spec: dict, doctors: dict[str, int]) -> None:
+def _member(session: Session, household_id: int, spec: dict, doctors: dict[str, int]) -> Person:
     fields = {k: v for k, v in spec.items() if k in PersonCreate.model_fields and k != "external_ref"}
     data = PersonCreate.model_validate(
         {
@@ -317,6 +357,7 @@ def _member(session: Session, household_id: int, spec: dict, doctors: dict[str, 
             data=EmergencyContactCreate(name=name, kana=kana, relation=relation, phone=phone),
             commit=False,
         )
+    return person
 
 
 def _users(
@@ -350,7 +391,44 @@ def _users(
                     data=UserCreate(username=username, password=passwords[role.value], role=role, **extra),
                 )
         logins[role.value] = (username, passwords[role.value])
+    hospital = session.exec(select(Institution).where(Institution.name == ED_HOSPITAL)).one()
+    username = f"demo-{ED_ACCOUNT}"
+    if auth.get_user(session=session, username=username) is None:
+        auth.create_user(
+            session=session,
+            data=UserCreate(
+                username=username,
+                password=_password_for(passwords, ED_ACCOUNT),
+                role=Role.doctor,
+                display_name="デモ救急外来 医師",
+                organisation=f"{ED_HOSPITAL} 救急外来（デモ）",
+                institution_id=hospital.id,
+            ),
+        )
+    logins[ED_ACCOUNT] = (username, _password_for(passwords, ED_ACCOUNT))
     return logins
+
+
+def _without_consent(session: Session, doctors: dict[str, int]) -> None:
+    """試験 同意無子: registered with consent and a card, then her consent ends without the card ending."""
+    if session.exec(select(Household).where(Household.external_ref == NO_CONSENT["ref"])).first():
+        return
+    fields = {k: v for k, v in NO_CONSENT.items() if k in HouseholdCreate.model_fields}
+    household = households.create(
+        session=session,
+        actor=DEMO_ACTOR,
+        data=HouseholdCreate.model_validate({**fields, "external_ref": NO_CONSENT["ref"]}),
+        commit=False,
+    )
+    person = _member(session, household.id, NO_CONSENT["members"][0], doctors)
+    cards.ensure_issued(session=session, actor=DEMO_ACTOR, person_id=person.id, commit=False)
+    # Withdrawn on the day it was given, directly: the flow (app.persons.flows) would revoke the card.
+    consent = dataset.current_consent(session=session, person_id=person.id)
+    consent.withdrawn_on = consent.consented_on
+    consent.withdrawn_by = DEMO_ACTOR.name
+    consent.withdrawal_reason = "デモ：同意のない方の緊急閲覧を試すため（架空）"
+    session.add(consent)
+    session.commit()
 
 
 def load() -> dict[str, tuple[str, str]]:
@@ -372,6 +450,7 @@ def load() -> dict[str, tuple[str, str]]:
             for member in spec["members"]:
                 _member(session, household.id, member, doctors)
             session.commit()
+        _without_consent(session, doctors)
         first = session.exec(select(Household).where(Household.external_ref == HOUSEHOLDS[0]["ref"])).one()
         logins = _users(session, passwords, doctors, first.id)
         demo_devices.load(session=session, actor=DEMO_ACTOR, data_dir=get_settings().resolved_data_dir)
@@ -389,6 +468,8 @@ def describe(logins: dict[str, tuple[str, str]], base_url: str) -> str:
     ]
     lines += [f"    {role:<10} {user} / {password}" for role, (user, password) in logins.items()]
     lines.append(f"  (passwords are kept in {_credentials_path()})")
+    lines.append(f"  demo-{ED_ACCOUNT} is an emergency-department doctor of {ED_HOSPITAL}: {base_url}/hospital/")
+    lines.append("  試験 同意無子 (DEMO-P007) has a card but no consent in force: scanning it asks for a reason.")
     lines.append("  admin, staff and doctor set up two-factor sign-in at their first sign-in: have a phone with an")
     lines.append("  authenticator app (TOTP) ready to scan the QR code, or type the key shown under it.")
     lines += demo_devices.describe(base_url=base_url, data_dir=get_settings().resolved_data_dir)

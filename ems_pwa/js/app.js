@@ -7,27 +7,43 @@ import { currentLanguage, setLanguage, t, translateServerText } from './i18n.js'
 import './offline-store.js'
 import { Scanner } from './scanner.js'
 import * as trust from './trust.js'
+import * as verdicts from './verdicts.js'
 import { cardFacts, h, notice, renderSummary, renderVerdict } from './views.js'
 
 const store = globalThis.LifelineStore
 const $ = (id) => document.getElementById(id)
 const CARD_NUMBER = /^[0-9A-F]{16}[0-9]{1,5}$/
 const compact = (text) => text.normalize('NFKC').replace(/[\s\-\u2010-\u2015\u30fc]/g, '').toUpperCase()
-const SCANNER_KEY_GAP_MS = 80
 const FLUSH_EVERY_MS = 30000
-const SAME_CARD_PAUSE_MS = 4000
+// While online the revocation list is fetched again this often, so an offline verdict is at most this old.
+const TRUST_REFRESH_MS = 10 * 60 * 1000
+// Offline, a list older than this gets a warning: a card revoked since may still look genuine.
+const TRUST_STALE_MS = 24 * 60 * 60 * 1000
+// Between scans the camera stays open this long, so the next card reads at once.
+const CAMERA_WARM_MS = 2 * 60 * 1000
+// A hardware scanner (keyboard wedge) types a character every few ms; people are far slower.
+const WEDGE_KEY_GAP_MS = 60
+const WEDGE_IDLE_MS = 400
+const CARD_URL = /^https?:\/\/[^/\s]+\/c\/[0-9]+$/i
 
 const state = { screen: null, prefs: { lang: 'ja', theme: 'auto' }, pending: null, lastAudit: null }
 let scanner = null
 
 // --- screens, network, outbox --------------------------------------------------------------
 
+let cameraTimer = null
+
 function show (screen) {
   state.screen = screen
   for (const section of document.querySelectorAll('.screen')) section.hidden = section.id !== `screen-${screen}`
   document.body.dataset.screen = screen
+  clearTimeout(cameraTimer)
   if (screen === 'scan') startCamera()
-  else scanner?.stop()
+  else if (screen === 'result' || screen === 'destination') {
+    // Between scans: decoding pauses, the camera stays open for a while (opening it again takes a second).
+    scanner?.pause()
+    cameraTimer = setTimeout(() => scanner?.stop(), CAMERA_WARM_MS)
+  } else scanner?.stop()
   window.scrollTo(0, 0)
 }
 
@@ -41,6 +57,7 @@ async function updateOutbox () {
   const count = await store.outboxCount()
   $('outbox').hidden = count === 0
   $('outbox-text').textContent = t('outbox.count', { n: count })
+  $('outbox-count').textContent = String(count)
   $('menu-outbox').textContent = String(count)
   return count
 }
@@ -157,13 +174,12 @@ function startCamera () {
 }
 
 async function openCamera () {
-  if (!scanner) {
-    scanner = new Scanner($('video'), (text) => {
-      scanner.ignoreFor(text, SAME_CARD_PAUSE_MS)
-      handleText(text)
-    })
-  }
+  scanner ??= new Scanner($('video'), handleText, (same) => { $('camera-note').textContent = t(same ? 'scan.same_card' : 'scan.aim') })
   if (scanner.running) return
+  if (scanner.resume()) {
+    $('camera-note').textContent = t('scan.aim')
+    return
+  }
   $('camera-note').textContent = t('scan.starting')
   const started = await scanner.start()
   if (state.screen !== 'scan') return scanner.stop()
@@ -178,6 +194,30 @@ function incident () {
   return $('incident').value.trim()
 }
 
+// The incident number and reason stay filled for the next scans, across reloads and when the app
+// is opened from a card's page, until the crew clears them or the shift (the sign-in) ends.
+async function saveIncident () {
+  const session = await currentSession()
+  const kept = { incident: $('incident').value, reason: $('purpose').value, until: session?.expiresAt ?? Date.now() + 12 * 3600 * 1000 }
+  if (kept.incident || kept.reason) await store.set('incident', kept)
+  else await store.remove('incident')
+}
+
+async function restoreIncident () {
+  const kept = await store.get('incident')
+  if (kept && kept.until > Date.now()) {
+    $('incident').value = kept.incident ?? ''
+    $('purpose').value = kept.reason ?? ''
+  } else if (kept) await store.remove('incident')
+}
+
+async function clearIncident () {
+  $('incident').value = ''
+  $('purpose').value = ''
+  await store.remove('incident')
+  $('incident').focus()
+}
+
 // The reason entered before scanning (optional); asked for when the person has no consent on record.
 function purpose () {
   return $('purpose').value.trim()
@@ -187,6 +227,7 @@ function resetResult () {
   renderVerdict($('verdict'), 'checking')
   $('result-notice').replaceChildren()
   $('summary').replaceChildren()
+  $('card-facts').replaceChildren()
   $('reason-form').hidden = true
   $('choose-destination').hidden = true
   delete document.body.dataset.result
@@ -204,9 +245,9 @@ export async function handleText (raw) {
   resetResult()
   const local = await trust.verify(text)
   renderVerdict($('verdict'), local.status, { newerCardExists: local.newerCardExists })
-  if (local.status === 'genuine') addNotice(cardFacts(local))
+  if (local.status === 'genuine') $('card-facts').replaceChildren(cardFacts(local))
   if (local.status === 'unknown_key') {
-    addNotice(notice('warn', '⚠', null, t('result.keys_old')))
+    addNotice(notice('warn', null, t('result.keys_old')))
     trust.refresh()
   }
   const request = (reason) => call('/api/v1/scans', { method: 'POST', json: { qr: text, incident: incident(), reason } })
@@ -216,7 +257,7 @@ export async function handleText (raw) {
 async function lookUpNumber (text) {
   show('result')
   resetResult()
-  addNotice(notice('info', 'ℹ', null, t('result.by_number')))
+  addNotice(notice('info', null, t('result.by_number')))
   const request = (reason) => call('/api/v1/scans/card-number', { method: 'POST', json: { card_number: text, incident: incident(), reason } })
   await consult(request, { local: null })
 }
@@ -233,7 +274,7 @@ async function consult (request, { local, reason = purpose() }) {
     return signedOut(local, () => consultAgain(request, local))
   }
   if (answer.status === 422 && typeof answer.data?.detail === 'string') return askReason(answer.data.detail, request, local)
-  if (!answer.ok) return addNotice(notice('bad', '✖', null, errorText(answer.data) ?? t('result.server_error')))
+  if (!answer.ok) return addNotice(notice('bad', null, errorText(answer.data) ?? t('result.server_error')))
   render(answer.data, local)
 }
 
@@ -242,13 +283,18 @@ async function consultAgain (request, local) {
   await consult(request, { local })
 }
 
+// Statuses after which the device's list may be behind the server's: fetch it again at once.
+const LIST_BEHIND = new Set(['revoked', 'unknown_key', 'unregistered', 'expired'])
+
 function render (result, local) {
   renderVerdict($('verdict'), result.status, { newerCardExists: result.newer_card_exists, message: result.message })
+  if (local?.cardId) verdicts.remember(local, result)
+  if (LIST_BEHIND.has(result.status) && local?.status !== result.status) trust.refresh()
   if (!result.summary) {
-    addNotice(notice('bad', '✖', null, t('result.no_data')))
+    addNotice(notice('bad', null, t('result.no_data')))
     return
   }
-  if (result.emergency_access) addNotice(notice('warn', '⚠', null, t('result.emergency')))
+  if (result.emergency_access) addNotice(notice('warn', null, t('result.emergency')))
   renderSummary($('summary'), result.summary)
   performance.mark('lifeline:rendered')
   performance.measure('lifeline:scan', 'lifeline:qr', 'lifeline:rendered')
@@ -260,11 +306,17 @@ function render (result, local) {
 async function offline (local) {
   if (!local) {
     renderVerdict($('verdict'), 'unverified')
-    addNotice(notice('warn', '⚠', t('result.offline_title'), t('result.number_offline')))
+    addNotice(notice('warn', t('result.offline_title'), t('result.number_offline')))
     return
   }
-  if (local.status !== 'genuine') {
-    addNotice(notice('bad', '✖', null, t('result.no_data')))
+  // What the server last said of this very card outranks a list that may be older (revoked stays revoked).
+  const known = local.status === 'genuine' ? await verdicts.recall(local) : null
+  if (known) {
+    renderVerdict($('verdict'), known.status, { newerCardExists: known.newerCardExists })
+    addNotice(notice('info', null, t('result.known_verdict', { date: new Date(known.at).toLocaleString(locale()) })))
+  }
+  if (local.status !== 'genuine' || known) {
+    addNotice(notice('bad', null, t('result.no_data')))
     return
   }
   const session = await store.get('session')
@@ -272,19 +324,30 @@ async function offline (local) {
     client_id: crypto.randomUUID(), card_id: local.cardId, serial: local.serial, scanned_at: new Date().toISOString(),
     incident: incident(), reason: purpose(), scanned_by: session?.username ?? ''
   })
-  addNotice(notice('warn', '⚠', t('result.offline_title'), t('result.offline_body')),
-    notice('info', '⇡', null, t('result.queued')))
+  addNotice(notice('warn', t('result.offline_title'), t('result.offline_body')), listAgeNotice(),
+    notice({ style: 'info', icon: 'upload' }, null, t('result.queued')))
   document.body.dataset.result = 'offline'
   await updateOutbox()
   requestBackgroundSync()
 }
 
+const locale = () => currentLanguage() === 'ja' ? 'ja-JP' : 'en-GB'
+
+// How old the revocation list behind an offline "genuine" is; a warning when it is too old to trust.
+function listAgeNotice () {
+  const age = trust.listAge()
+  if (age === null) return notice('warn', null, t('result.list_never'))
+  const hours = Math.floor(age / 3600000)
+  const text = hours < 1 ? t('result.list_age_minutes', { n: Math.floor(age / 60000) }) : t('result.list_age_hours', { n: hours })
+  return age > TRUST_STALE_MS ? notice('warn', null, `${text} ${t('result.list_stale')}`) : notice('info', null, text)
+}
+
 function signedOut (local, retry) {
   state.pending = retry
-  if (local && local.status !== 'genuine') return addNotice(notice('bad', '✖', null, t('result.no_data')))
+  if (local && local.status !== 'genuine') return addNotice(notice('bad', null, t('result.no_data')))
   const button = h('button', { type: 'button', class: 'primary', text: t('result.sign_in') })
   button.addEventListener('click', showSignIn)
-  addNotice(notice('info', 'ℹ', null, t('result.signed_out')), button)
+  addNotice(notice('info', null, t('result.signed_out')), button)
 }
 
 function askReason (message, request, local) {
@@ -302,23 +365,44 @@ function askReason (message, request, local) {
   $('reason').focus()
 }
 
-// Hardware scanners type the QR text followed by Enter; catch it wherever the focus is not an input.
+// A hardware scanner (keyboard wedge) types the QR text, usually followed by Enter, into whatever
+// has the focus. A fast burst that is a card's URL is a scan, even in the incident field: the
+// field gets back what it held before the burst. Outside fields, anything typed and ended with
+// Enter is handed over (a card number, say).
 function listenForKeyboardScanner () {
-  let buffer = ''
-  let last = 0
+  let burst = null // { text, last, field, before }
+  let idle = null
+
+  const finish = (event) => {
+    const { text, field, before } = burst
+    burst = null
+    clearTimeout(idle)
+    event?.preventDefault()
+    if (field) {
+      field.value = before
+      field.dispatchEvent(new Event('input', { bubbles: true }))
+    }
+    handleText(text)
+  }
+
   document.addEventListener('keydown', (event) => {
     if (state.screen !== 'scan' && state.screen !== 'result') return
-    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement) return
     const now = performance.now()
-    if (now - last > SCANNER_KEY_GAP_MS * 10) buffer = ''
-    last = now
-    if (event.key === 'Enter' && buffer.length > 8) {
-      handleText(buffer)
-      buffer = ''
-    } else if (event.key.length === 1) {
-      buffer += event.key
+    const field = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement ? event.target : null
+    const gap = field ? WEDGE_KEY_GAP_MS : WEDGE_KEY_GAP_MS * 20
+    if (!burst || now - burst.last > gap || burst.field !== field) burst = { text: '', last: now, field, before: field?.value ?? '' }
+    burst.last = now
+    clearTimeout(idle)
+    if (event.key === 'Enter') {
+      if (CARD_URL.test(burst.text) || (!field && burst.text.length > 8)) finish(event)
+      else burst = null
+      return
     }
-  })
+    if (event.key.length !== 1) return
+    burst.text += event.key
+    // A scanner set up without Enter: a complete card URL and then silence is a scan too.
+    if (CARD_URL.test(burst.text)) idle = setTimeout(() => burst && CARD_URL.test(burst.text) && finish(), WEDGE_IDLE_MS)
+  }, true)
   document.addEventListener('paste', (event) => {
     if (event.target instanceof HTMLInputElement || state.screen !== 'scan') return
     const text = event.clipboardData?.getData('text')
@@ -359,7 +443,7 @@ async function chooseDestination (hospital) {
   if (answer.offline) return showError('destination-error', t('destination.offline'))
   if (!answer.ok) return showError('destination-error', errorText(answer.data) ?? t('error.generic'))
   show('result')
-  addNotice(notice('ok', '✔', null, t('result.destination_done', { name: hospital.name })))
+  addNotice(notice('ok', null, t('result.destination_done', { name: hospital.name })))
   watchAcknowledgement(state.lastAudit, hospital.name)
 }
 
@@ -372,7 +456,7 @@ function watchAcknowledgement (audit, name, startedAt = Date.now()) {
     if (state.lastAudit !== audit || Date.now() - startedAt > 30 * 60 * 1000) return
     const answer = await call(`/api/v1/scans/${audit}/destination`)
     if (answer.ok && answer.data.acknowledged_at) {
-      addNotice(notice('ok', '✔', null, t('result.destination_ack', { name: answer.data.institution_name ?? name })))
+      addNotice(notice('ok', null, t('result.destination_ack', { name: answer.data.institution_name ?? name })))
       return
     }
     watchAcknowledgement(audit, name, startedAt)
@@ -391,13 +475,18 @@ async function savePrefs () {
   await store.set('prefs', state.prefs)
 }
 
+// The menu shows only what can be used now: before enrolment, language, display and the key list.
 async function showMenu () {
-  const [session, device] = await Promise.all([store.get('session'), store.get('device')])
-  $('menu-user').textContent = session?.username ?? '—'
-  $('menu-shift').textContent = session ? new Date(session.expiresAt).toLocaleString(currentLanguage() === 'ja' ? 'ja-JP' : 'en-GB') : '—'
-  $('menu-device').textContent = device ? `${device.name}（${device.organisation}）` : '—'
+  const [session, device, token] = await Promise.all([currentSession(), store.get('device'), store.get('deviceToken')])
+  for (const id of ['menu-row-user', 'menu-row-shift', 'sign-out', 'send-outbox']) $(id).hidden = !session
+  for (const id of ['menu-row-device', 'menu-row-outbox']) $(id).hidden = !token
+  $('menu-user').textContent = session?.username ?? ''
+  $('menu-shift').textContent = session ? new Date(session.expiresAt).toLocaleString(locale()) : ''
+  $('menu-device').textContent = device ? `${device.name}（${device.organisation}）` : ''
   const list = trust.summary()
-  $('menu-trust').textContent = list ? t('menu.trust', { version: list.version, date: new Date(list.issuedAt * 1000).toLocaleString() }) : t('menu.trust_none')
+  $('menu-trust').textContent = list
+    ? t('menu.trust', { version: list.version, date: new Date(list.checkedAt ?? list.issuedAt * 1000).toLocaleString(locale()) })
+    : t('menu.trust_none')
   await updateOutbox()
   state.back = state.screen
   show('menu')
@@ -426,6 +515,9 @@ function bindEvents () {
   })
   $('switch-camera').addEventListener('click', () => scanner?.switchCamera())
   $('scan-next').addEventListener('click', () => show('scan'))
+  $('incident').addEventListener('input', saveIncident)
+  $('purpose').addEventListener('input', saveIncident)
+  $('clear-incident').addEventListener('click', clearIncident)
   $('choose-destination').addEventListener('click', showDestinations)
   $('destination-back').addEventListener('click', () => show('result'))
   for (const chip of document.querySelectorAll('.chip')) chip.addEventListener('click', () => { $('reason').value = chip.dataset.reason })
@@ -449,6 +541,7 @@ function bindEvents () {
   $('sign-out').addEventListener('click', async () => {
     await call('/api/v1/auth/logout', { method: 'POST', timeout: 3000 }) // offline: the token is forgotten here anyway
     await store.remove('session')
+    await clearIncident() // the shift's incident ends with it
     showSignIn()
   })
   window.addEventListener('online', () => { updateNet(); flushOutbox(); trust.refresh() })
@@ -457,6 +550,7 @@ function bindEvents () {
     if (linked) handleText(linked)
   })
   window.addEventListener('offline', updateNet)
+  document.addEventListener('visibilitychange', () => { if (!document.hidden && navigator.onLine !== false) trust.refresh() })
   listenForKeyboardScanner()
 }
 
@@ -485,8 +579,9 @@ async function start () {
   updateNet()
   registerServiceWorker()
   const linked = linkedQr()
-  await trust.load()
+  await Promise.all([trust.load(), restoreIncident()])
   setInterval(async () => { if ((await store.outboxCount()) > 0) flushOutbox() }, FLUSH_EVERY_MS)
+  setInterval(() => { if (navigator.onLine !== false) trust.refresh() }, TRUST_REFRESH_MS)
   if (!(await store.get('deviceToken'))) return show('enroll')
   if (linked) await handleText(linked)
   else if (await checkSignedIn()) show('scan')

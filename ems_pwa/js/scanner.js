@@ -1,6 +1,10 @@
 // The camera: native BarcodeDetector where the browser has it, else zxing-wasm in a worker.
-// Torch and camera switch where the hardware allows. One frame is decoded at a time.
+// Torch and camera switch where the hardware allows. One frame is decoded at a time. Between
+// scans the camera stays open and only decoding pauses, so the next card reads at once.
 const FRAME_INTERVAL_MS = 100
+// The card just read is not read again while it stays in view (it usually lies there while the
+// crew reads the result); once it has been out of view this long, showing it again reads it at once.
+const OUT_OF_VIEW_MS = 500
 const MAX_SIDE = 960 // larger frames cost time and gain nothing at card distance
 
 async function nativeDetector () {
@@ -45,21 +49,21 @@ class WorkerDecoder {
 }
 
 export class Scanner {
-  constructor (video, onText) {
+  constructor (video, onText, onSameCard = () => {}) {
     this.video = video
     this.onText = onText
+    this.onSameCard = onSameCard
+    this.last = { text: null, seenAt: 0, held: false }
     this.stream = null
     this.running = false
     this.decoder = null
     this.cameras = []
     this.cameraIndex = -1
     this.torchOn = false
-    this.ignored = { text: null, until: 0 }
   }
 
-  // The card just read is usually still in front of the camera: do not read it again at once.
-  ignoreFor (text, ms) {
-    this.ignored = { text, until: performance.now() + ms }
+  get warm () {
+    return this.track?.readyState === 'live'
   }
 
   async decoderReady () {
@@ -70,6 +74,22 @@ export class Scanner {
         : new WorkerDecoder()
     }
     return this.decoder
+  }
+
+  // Decode again with the camera that is still open (after pause()); false when it is not open.
+  resume () {
+    if (!this.warm) return false
+    if (!this.running) {
+      this.running = true
+      this.last.seenAt = performance.now() // as if still in view: nothing was watched while paused
+      this.loop()
+    }
+    return true
+  }
+
+  // Stop decoding, keep the camera open (and the torch as it is).
+  pause () {
+    this.running = false
   }
 
   // Start (or restart with another camera); resolves false when no camera can be used.
@@ -103,7 +123,18 @@ export class Scanner {
       let text = null
       if (this.video.readyState >= 2) text = await this.decoder.detect(this.video).catch(() => null)
       if (!this.running) return
-      if (text && !(text === this.ignored.text && performance.now() < this.ignored.until)) {
+      const now = performance.now()
+      const held = this.last.text !== null && now - this.last.seenAt < OUT_OF_VIEW_MS
+      if (text && held && text === this.last.text) {
+        this.last.seenAt = now
+        this.onSameCard(true)
+        text = null
+      } else if (this.last.held && !held) {
+        this.onSameCard(false) // out of view long enough: showing it again reads it
+      }
+      this.last.held = held
+      if (text) {
+        this.last = { text, seenAt: now, held: true }
         this.running = false
         navigator.vibrate?.(80)
         this.onText(text)

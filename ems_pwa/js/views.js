@@ -2,6 +2,14 @@
 // only ever set as text (never as HTML), so nothing in a record can run as script.
 import { t, translateServerText } from './i18n.js'
 
+// An icon from the sprite in index.html: drawn, so it never depends on a font having the glyph.
+export function icon (name) {
+  const svg = document.getElementById('icon-template').content.firstElementChild.cloneNode(true)
+  svg.classList.add(`ico-${name}`)
+  svg.querySelector('use').setAttribute('href', `#i-${name}`)
+  return svg
+}
+
 export function h (tag, attrs = {}, ...children) {
   const element = document.createElement(tag)
   for (const [name, value] of Object.entries(attrs)) {
@@ -19,17 +27,19 @@ export function h (tag, attrs = {}, ...children) {
 
 // Verdict: icon + colour + words (never colour alone).
 const VERDICT_STYLE = {
-  genuine: ['ok', '✔'],
-  checking: ['info', '…'],
-  unknown_key: ['warn', '⚠'],
-  unregistered: ['warn', '⚠'],
-  not_found: ['warn', '⚠'],
-  unverified: ['warn', '⚠'],
-  expired: ['bad', '✖'],
-  revoked: ['bad', '✖'],
-  forged: ['bad', '✖'],
-  malformed: ['bad', '✖']
+  genuine: ['ok', 'check'],
+  checking: ['info', 'dots'],
+  unknown_key: ['warn', 'warn'],
+  unregistered: ['warn', 'warn'],
+  not_found: ['warn', 'warn'],
+  unverified: ['warn', 'warn'],
+  expired: ['bad', 'cross'],
+  revoked: ['bad', 'cross'],
+  forged: ['bad', 'cross'],
+  malformed: ['bad', 'cross']
 }
+// The icon a notice of each style carries unless it names another.
+const NOTICE_ICON = { ok: 'check', bad: 'cross', warn: 'warn', info: 'info' }
 
 export function statusText (status, { newerCardExists = false, message = null } = {}) {
   if (status === 'revoked' && newerCardExists) return t('status.revoked_newer')
@@ -39,10 +49,10 @@ export function statusText (status, { newerCardExists = false, message = null } 
 }
 
 export function renderVerdict (element, status, options = {}) {
-  const [style, icon] = VERDICT_STYLE[status] ?? ['bad', '✖']
+  const [style, name] = VERDICT_STYLE[status] ?? ['bad', 'cross']
   element.className = `banner verdict ${style}`
   element.dataset.status = status
-  element.replaceChildren(h('span', { class: 'icon', 'aria-hidden': 'true', text: icon }), h('strong', { text: statusText(status, options) }))
+  element.replaceChildren(icon(name), h('strong', { text: statusText(status, options) }))
 }
 
 export const formatCardNumber = (cardId, serial) =>
@@ -56,9 +66,11 @@ export function cardFacts (local) {
     h('dt', { text: t('result.issued') }), h('dd', { text: isoDay(local.issuedAt) }))
 }
 
-export function notice (style, icon, title, ...lines) {
+// notice('warn', title, ...lines) or notice({ style: 'info', icon: 'upload' }, title, ...lines)
+export function notice (kind, title, ...lines) {
+  const { style, icon: name = NOTICE_ICON[style] } = typeof kind === 'string' ? { style: kind } : kind
   return h('div', { class: `banner ${style}`, role: style === 'bad' ? 'alert' : 'status' },
-    h('span', { class: 'icon', 'aria-hidden': 'true', text: icon }),
+    icon(name),
     h('div', {}, title ? h('strong', { text: title }) : null, ...lines.map((line) => h('p', { text: line }))))
 }
 
@@ -66,22 +78,31 @@ export function notice (style, icon, title, ...lines) {
 
 function section (id, title, { warn = false } = {}, ...content) {
   return h('section', { class: `block${warn ? ' warn' : ''}`, id: `sum-${id}`, 'aria-labelledby': `sum-${id}-h` },
-    h('h2', { id: `sum-${id}-h` }, warn ? h('span', { class: 'icon', 'aria-hidden': 'true', text: '⚠' }) : null, title), ...content)
+    h('h2', { id: `sum-${id}-h` }, warn ? icon('warn') : null, title), ...content)
 }
 
 const daysSince = (isoDate) => Math.max(0, Math.floor((Date.now() - Date.parse(`${isoDate}T00:00:00+09:00`)) / 86400000))
 
 function provenance (entry) {
   const parts = [entry.source_label, entry.confirmed_on].filter(Boolean)
-  return h('span', { class: 'source' }, parts.join('・'), entry.clinically_confirmed ? ` ✔ ${t('sum.doctor_confirmed')}` : '')
+  return h('span', { class: 'source' }, parts.join('・'),
+    entry.clinically_confirmed ? h('span', { class: 'confirmed' }, icon('check'), t('sum.doctor_confirmed')) : null)
+}
+
+// The high-alert flags of a medicine: what a crew must know before giving anything.
+const FLAGS = [['is_anticoagulant', 'anticoagulant', 'sum.anticoagulant'], ['is_insulin', 'insulin', 'sum.insulin']]
+const flagsOf = (entry) => FLAGS.filter(([field]) => entry[field])
+const isHighAlert = (entry) => flagsOf(entry).length > 0
+
+function flagBadges (entry) {
+  return flagsOf(entry).map(([, style, key]) => h('span', { class: `flag ${style}` }, icon('warn'), t(key)))
 }
 
 function entryList (entries, emptyKey, { flags = false } = {}) {
   if (!entries.length) return h('p', { class: 'none', text: t(emptyKey) })
   return h('ul', { class: 'entries' }, entries.map((entry) => h('li', {},
     h('span', { class: 'entry-text', text: entry.text }),
-    flags && entry.is_anticoagulant ? h('span', { class: 'flag anticoagulant', text: `⚠ ${t('sum.anticoagulant')}` }) : null,
-    flags && entry.is_insulin ? h('span', { class: 'flag insulin', text: `⚠ ${t('sum.insulin')}` }) : null,
+    flags ? flagBadges(entry) : null,
     entry.category_label && !flags ? h('span', { class: 'category', text: entry.category_label }) : null,
     entry.note ? h('span', { class: 'note', text: entry.note }) : null,
     provenance(entry))))
@@ -91,7 +112,7 @@ function callButton (phone, label) {
   if (!phone) return null
   const digits = phone.replace(/[^0-9+]/g, '')
   return h('a', { class: 'call', href: `tel:${digits}`, 'aria-label': `${t('sum.call')} ${label} ${phone}` },
-    h('span', { 'aria-hidden': 'true', text: '☎' }), ` ${phone}`)
+    icon('phone'), ` ${phone}`)
 }
 
 function identity (s) {
@@ -133,9 +154,34 @@ function facts (pairs) {
   return shown.length ? h('dl', { class: 'facts' }, shown.map(([label, value]) => [h('dt', { text: label }), h('dd', {}, value)])) : null
 }
 
+// What the crew needs before anything else, on one screen without scrolling (docs/ems.md §3):
+// who and how old, resuscitation wishes, allergies, high-alert medicines, the family doctor's
+// phone. The full sections follow it.
+function firstScreen (s) {
+  const dnarKey = { exists: 'sum.dnar_exists', none: 'sum.dnar_none' }[s.dnar_status] ?? 'sum.dnar_unknown'
+  const alerts = s.medications.filter(isHighAlert)
+  const doctor = s.doctors.find((d) => d.role === 'family') ?? s.doctors[0]
+  const row = (cls, label, ...value) =>
+    h('div', { class: `line ${cls}` }, h('span', { class: 'label', text: label }), h('span', { class: 'value' }, ...value))
+  const dnarExists = s.dnar_status === 'exists'
+  return h('section', { class: 'block first', id: 'sum-first', 'aria-label': t('sum.first') },
+    h('p', { class: 'name' }, h('span', { text: s.name }), h('span', { class: 'age', text: `${t('sum.age', { n: s.age })}・${s.sex_label}` })),
+    row(`dnar${dnarExists ? ' alert' : ''}`, t('sum.dnar_short'), dnarExists ? icon('warn') : null,
+      h('strong', { text: t(dnarKey) }), s.dnar_location ? `（${s.dnar_location}）` : ''),
+    row(`allergies${s.allergies.length ? ' alert' : ''}`, t('sum.allergies_short'), s.allergies.length ? icon('warn') : null,
+      h('strong', { text: s.allergies.length ? s.allergies.map((e) => e.text).join('、') : t('sum.allergies_none') })),
+    row('high-alert', t('sum.high_alert'), alerts.length
+      ? h('ul', { class: 'alerts' }, alerts.map((entry) => h('li', {}, flagBadges(entry), h('span', { class: 'entry-text', text: entry.text }))))
+      : h('strong', { text: t('sum.high_alert_none') })),
+    row('doctor', t(doctor?.role === 'second' ? 'sum.second_doctor' : 'sum.family_doctor'), doctor
+      ? [h('span', { class: 'who', text: `${doctor.name}・${doctor.institution}` }), callButton(doctor.phone, doctor.name)]
+      : h('strong', { text: t('sum.doctors_none') })))
+}
+
 export function renderSummary (container, s) {
   const insurance = [s.insurance_symbol, s.insurance_number, s.insurance_branch].filter(Boolean).join('・')
   container.replaceChildren(
+    firstScreen(s),
     identity(s),
     dnar(s),
     section('allergies', t('sum.allergies'), { warn: s.allergies.length > 0 }, entryList(s.allergies, 'sum.allergies_none')),

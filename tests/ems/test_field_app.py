@@ -48,11 +48,13 @@ def test_camera_reads_the_printed_card_and_shows_the_medications(crew_phone, ems
     expect(verdict(page)).to_contain_text("本物のカードです")
     medications = page.locator("#sum-medications")
     expect(medications).to_contain_text("ワルファリン錠1mg")
-    expect(medications.locator(".flag.anticoagulant")).to_have_text("⚠ 抗凝固薬")
-    expect(medications.locator(".flag.insulin")).to_have_text("⚠ インスリン")
+    expect(medications.locator(".flag.anticoagulant")).to_have_text("抗凝固薬")
+    expect(medications.locator(".flag.insulin")).to_have_text("インスリン")
+    expect(medications.locator(".flag svg use[href='#i-warn']")).to_have_count(2)
     # DESIGN.md §3: who, resuscitation wishes, allergies, medications, conditions, doctors, contacts …
     order = page.locator("#summary > section").evaluate_all("sections => sections.map((s) => s.id)")
-    assert order[:7] == [
+    assert order[:8] == [
+        "sum-first",  # the vital facts on one screen (tests/ems/test_scene.py), then the full sections
         "sum-identity",
         "sum-dnar",
         "sum-allergies",
