@@ -101,12 +101,17 @@ def db_upgrade() -> None:
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List the card-signing keys: which one signs, which still verify, since when."""
+    """List the card-signing keys: which one signs, which still verify, since when; and active cards that need
+    replacing because their signature is high-s."""
     # Imported when the command runs, so that `lifeline --help` starts fast.
     from datetime import datetime
 
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
     from app.cards import service as cards
     from app.cards.keyset import b64url_encode
+    from app.core import db
 
     keys = cards.keystore().list()
     if not keys:
@@ -118,6 +123,14 @@ def keys_list() -> None:
             f"{b64url_encode(info.kid):<8} {'signing' if info.active else 'verify-only':<12} "
             f"created {created}  verifies until {until}"
         )
+    try:
+        with Session(db.get_engine()) as session:
+            high_s = cards.active_high_s(session=session)
+    except SQLAlchemyError as exc:  # the keys are files: still listed when the database is down or not migrated
+        typer.echo(f"active cards not checked for high-s signatures: {type(exc).__name__}", err=True)
+        return
+    if high_s:
+        typer.echo(cards.high_s_notice(high_s))
 
 
 @keys_app.command("rotate")
@@ -145,11 +158,15 @@ def keys_rotate() -> None:
 
 
 _KID = typer.Option("--kid", help="The key, as `lifeline keys list` shows it.")
+_HIGH_S = typer.Option(
+    "--high-s", help="Instead of --kid: the cards whose signature is high-s (signed before the low-s rule)."
+)
 
 
 @keys_app.command("reissue-cards")
-def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
-    """After a card-signing key may have leaked (rotate first): replace every active card it signed.
+def keys_reissue_cards(kid: Annotated[str, _KID] = "", high_s: Annotated[bool, _HIGH_S] = False) -> None:
+    """Replace every active card a key that may have leaked signed (--kid, rotate first), or every active card
+    signed before the low-s rule that now scans as forged (--high-s; docs/operations.md, section 7).
 
     The new cards are signed by the active key; the old ones are revoked at once, and the new ones
     wait to be printed (`lifeline print cards --pending`). Interrupted, it continues where it
@@ -165,21 +182,25 @@ def keys_reissue_cards(kid: Annotated[str, _KID]) -> None:
     from app.core.errors import DomainError
     from app.core.models import Actor, Source
 
+    if bool(kid) == high_s:
+        fail("Give exactly one of --kid KID (the cards a leaked key signed) and --high-s (the cards signed high-s).")
+    which = "cards with a high-s signature" if high_s else f"cards signed by {kid}"
     bootstrap.prepare_database()
     try:
-        audit_cli.record_cli(action="card.reissue_all", fields=f"cards signed by {kid}", outcome="requested")
+        audit_cli.record_cli(action="card.reissue_all", fields=which, outcome="requested")
     except AuditUnavailable as exc:
         fail(f"Not recorded in the audit log ({exc}); nothing was changed.")
     actor = Actor(user_id=None, name="lifeline keys reissue-cards", source=Source.staff)
     with Session(db.get_engine()) as session:
         try:
-            replaced = cards.reissue_signed_by(session=session, actor=actor, kid=kid)
+            if high_s:
+                replaced = cards.reissue_high_s(session=session, actor=actor)
+            else:
+                replaced = cards.reissue_signed_by(session=session, actor=actor, kid=kid)
         except DomainError as exc:
             fail(english(exc))
-    audit_cli.record_cli(
-        action="card.reissue_all", fields=f"cards signed by {kid}", purpose=f"{replaced} cards reissued"
-    )
-    typer.echo(f"{replaced} cards signed by {kid} reissued; print them: lifeline print cards --pending")
+    audit_cli.record_cli(action="card.reissue_all", fields=which, purpose=f"{replaced} cards reissued")
+    typer.echo(f"{replaced} {which} reissued; print them: lifeline print cards --pending")
 
 
 @keys_app.command("retire")

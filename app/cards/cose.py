@@ -86,6 +86,12 @@ def es256_verify(public_key: ec.EllipticCurvePublicKey, signature: bytes, messag
     return True
 
 
+def is_high_s(signature: bytes) -> bool:
+    """Whether a raw r‖s signature is the high-s one of its two encodings: refused by ``es256_verify``, and what
+    the issuer wrote about half the time before the low-s rule (``cards.service.high_s_batches`` finds those)."""
+    return int.from_bytes(signature[_COORDINATE:], "big") > P256_HALF_ORDER
+
+
 def encode_sign1(*, payload: bytes, signer: Signer) -> bytes:
     """Build a tagged COSE_Sign1 with alg and kid protected, no unprotected header, payload embedded."""
     protected = cbor2.dumps({HEADER_ALG: ALG_ES256, HEADER_KID: signer.kid}, canonical=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
+from app.cards.cose import SIGNATURE_LENGTH, is_high_s
 from app.cards.credential import CardClaims, issue_credential, new_card_id
+from app.cards.errors import MalformedCredential
 from app.cards.keyset import b64url_decode, b64url_encode
 from app.cards.keystore import KeyStore, SigningKey
 from app.cards.models import REISSUE_REASONS, Card, CardStatus, RevocationCounter, RevokeReason
@@ -186,14 +188,81 @@ def reissue_signed_by(*, session: Session, actor: Actor, kid: str, batch: int = 
     while cards := session.exec(
         select(Card).where(Card.kid == kid, Card.status == CardStatus.active).limit(batch)
     ).all():
-        holders = {p.id: p for p in session.exec(select(Person).where(Person.id.in_([c.person_id for c in cards])))}
-        for old in cards:
-            # The old card was valid, so its holder still may have one: no eligibility check again.
-            _end(session, actor, old, CardStatus.superseded, RevokeReason.key_compromised)
-            _issue(session, actor, holders[old.person_id], card_id=bytes.fromhex(old.card_id), serial=old.serial + 1)
-        session.commit()
+        _replace(session, actor, cards, RevokeReason.key_compromised)
         replaced += len(cards)
     return replaced
+
+
+def _replace(session: Session, actor: Actor, cards: Sequence[Card], reason: RevokeReason) -> None:
+    """Replace each active card by a new one signed with the active key (serial + 1), the old one superseded; commit."""
+    holders = {p.id: p for p in session.exec(select(Person).where(Person.id.in_([c.person_id for c in cards])))}
+    for old in cards:
+        # The old card was valid, so its holder still may have one: no eligibility check again.
+        _end(session, actor, old, CardStatus.superseded, reason)
+        _issue(session, actor, holders[old.person_id], card_id=bytes.fromhex(old.card_id), serial=old.serial + 1)
+    session.commit()
+
+
+def _high_s(qr_text: str) -> bool:
+    """Whether the stored credential's signature is high-s (written before the low-s rule, now refused as forged)."""
+    try:
+        cose = cose_from_qr(qr_text)
+    except MalformedCredential:
+        return False  # the issuer never stores such text, and a new signature encoding would not mend it
+    # A card's COSE_Sign1 ends with its 64-byte signature (the last item, canonical encoding), so the
+    # CBOR need not be decoded: about 3 µs a card instead of 20, which keeps the check at every start cheap.
+    return is_high_s(cose[-SIGNATURE_LENGTH:])
+
+
+def active_high_s(*, session: Session) -> int:
+    """How many active cards have a high-s signature: one pass over the active cards' QR texts."""
+    texts = session.exec(select(Card.qr_text).where(Card.status == CardStatus.active).execution_options(yield_per=1000))
+    return sum(1 for text in texts if _high_s(text))
+
+
+def high_s_batches(*, session: Session, batch: int = 500) -> Iterator[list[Card]]:
+    """The active cards with a high-s signature, found among ``batch`` active cards at a time in id order.
+
+    Each lot is read only after the caller is done with the one before, so the caller may replace
+    them and commit in between. Cards issued meanwhile are low-s and are not looked at.
+    """
+    last = session.exec(select(func.max(Card.id))).one() or 0
+    after = 0
+    while rows := session.exec(
+        select(Card)
+        .where(Card.status == CardStatus.active, Card.id > after, Card.id <= last)
+        .order_by(Card.id)
+        .limit(batch)
+    ).all():
+        after = rows[-1].id
+        if found := [card for card in rows if _high_s(card.qr_text)]:
+            yield found
+
+
+def reissue_high_s(*, session: Session, actor: Actor, batch: int = 500) -> int:
+    """After the upgrade to the low-s rule: replace every active card whose stored signature is high-s.
+
+    Before the rule the issuer kept whichever of the two encodings of a signature OpenSSL returned,
+    the high-s one about half the time, and every verifier now refuses those cards as forged. Each
+    is replaced by a card signed low-s with the active key (serial + 1), the old one superseded at
+    once with the reason ``other`` (neither the card nor its key is at fault, only the encoding).
+    ``batch`` active cards are checked per transaction, so an interrupted run continues where it
+    stopped. Returns how many were replaced; the new cards wait for `lifeline print cards --pending`.
+    """
+    replaced = 0
+    for cards in high_s_batches(session=session, batch=batch):
+        _replace(session, actor, cards, RevokeReason.other)
+        replaced += len(cards)
+    return replaced
+
+
+def high_s_notice(count: int) -> str:
+    """What the operator is told while active cards with a high-s signature remain (start-up log, `keys list`)."""
+    return (
+        f"{count} active cards have a high-s signature (signed before the low-s rule) and now scan as forged: "
+        "replace them with `lifeline keys reissue-cards --high-s`, then print the new ones with "
+        "`lifeline print cards --pending` (docs/operations.md, section 7)"
+    )
 
 
 def active_signed_by(*, session: Session, kid: str) -> int:
