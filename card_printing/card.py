@@ -1,9 +1,10 @@
 """The かかりつけ医カード (CR80, 85.6 × 54 mm): one card per page for card printers, or 10-up on A4.
 
-Front: name (kanji, kana), date of birth, family doctor and second doctor with phones, the
-signed QR (0.42 mm modules, 4-module quiet zone) with the card number. Back: emergency
-contacts and short instructions for crews and finders. Text shrinks to fit the card (the
-name never below 10 pt) and a card that still does not fit is refused, never clipped.
+Front: name (kanji, kana), date of birth, family doctor and second doctor with phones on the
+left; on the right the signed QR (0.508 mm modules, 4-module quiet zone; 26.9 mm square at V7,
+29.0 mm at V8) with the card number under it; the issuer in the band. Back: emergency contacts
+and short instructions for crews and finders. Text shrinks to fit the card (the name never
+below 10 pt) and a card that still does not fit is refused, never clipped.
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from card_printing.layout import (
 CARD_W, CARD_H = 85.6 * MM, 54 * MM
 INSET = 3 * MM  # card printers and cutting both need a safe distance from the edge
 BAND_H = 8 * MM
-QR_MODULE = qr.MIN_MODULE  # 5 dots at 300 dpi = 0.423 mm
+# 6 dots at 300 dpi = 0.508 mm, the smallest whole number of dots ≥ DESIGN's 0.5 mm: 26.9 mm with
+# the quiet zone at V7, 29.0 mm at V8 (a host of 20–60 characters).
+QR_MODULE = 6 * qr.DOT_300
+QR_EDGE = 1 * MM  # from the card's right edge to the quiet zone
+QR_TOP = 0.5 * MM  # from the band to the quiet zone
+# Between the text and the quiet zone, which is itself 4 blank modules (2 mm): the text column
+# takes the rest of the width, so the larger symbol costs the text as little as possible.
+TEXT_GAP = 1.5 * MM
 CELL_W, CELL_H = 91 * MM, 55 * MM  # common 10-up business-card stock (2 × 5)
 GRID_LEFT = (A4_WIDTH - 2 * CELL_W) / 2
 GRID_TOP = A4_HEIGHT - (A4_HEIGHT - 5 * CELL_H) / 2
@@ -161,7 +169,7 @@ def prepare(person: PersonData, *, today: date, issuer: Issuer) -> CardLayout:
     if person.card is None:
         raise ValueError("the person has no card to print")
     symbol = person.card.symbol
-    width = CARD_W - symbol.total * QR_MODULE - 1 * MM - 2 * INSET - 1 * MM
+    width = CARD_W - QR_EDGE - symbol.total * QR_MODULE - TEXT_GAP - INSET
     front = _fit(lambda scale: _front_lines(person, today, width, scale), CARD_H - BAND_H - INSET - 1 * MM)
     back = _fit(lambda scale: _back_lines(person, issuer, CARD_W - 2 * INSET, scale), CARD_H - BAND_H - INSET - 4 * MM)
     return CardLayout(person=person, symbol=symbol, front=front, back=back)
@@ -171,7 +179,7 @@ def draw_front(canvas: Canvas, layout: CardLayout, *, x: float, y: float, issuer
     """The front of the card with its lower-left corner at (x, y)."""
     _band(canvas, x, y, "かかりつけ医カード", issuer)
     side, number = layout.qr_side, layout.person.card.number
-    qr_x, qr_y = x + CARD_W - side - 1 * MM, y + CARD_H - BAND_H - side - 0.5 * MM
+    qr_x, qr_y = x + CARD_W - QR_EDGE - side, y + CARD_H - BAND_H - QR_TOP - side
     placement = qr.draw(canvas, layout.symbol, x=qr_x, y=qr_y, module=QR_MODULE)
     canvas.setFillColorRGB(*INK)
     # Below the quiet zone, never in it: the glyphs' tops stay under the symbol's margin.

@@ -31,9 +31,12 @@ from segno import consts
 
 ERROR_LEVEL = "M"
 QUIET_ZONE = 4  # modules of light margin on each side (ISO/IEC 18004 minimum)
-# 5 dots at 300 dpi = 0.4233 mm, the card's minimum module; multiples stay on the printer grid.
+# Modules are whole dots at 300 dpi (so at 600 too): every module prints the same width.
 DOT_300 = 72 / 300
-MIN_MODULE = 5 * DOT_300
+# DESIGN.md §4: modules ≥ 0.5 mm on the card, ≥ 0.6 mm on the sheet (in points). The card's
+# earlier 0.42 mm (5 dots) read far less often under camera blur: nothing is drawn below 0.5 mm.
+MIN_MODULE = 0.5 * 72 / 25.4
+SHEET_MIN_MODULE = 0.6 * 72 / 25.4
 _MODES = {"alphanumeric": consts.MODE_ALPHANUMERIC, "numeric": consts.MODE_NUMERIC}
 _RUNS = re.compile("1+")
 SYMBOL_FORMAT = 1  # first byte of a stored symbol; a new layout gets a new number
@@ -212,9 +215,13 @@ def rectangles(symbol: QrSymbol) -> list[tuple[int, int, int]]:
 
 
 def draw(canvas: Canvas, symbol: QrSymbol, *, x: float, y: float, module: float) -> QrPlacement:
-    """Draw ``symbol`` with its quiet zone; (x, y) is the lower-left corner of the quiet zone."""
+    """Draw ``symbol`` with its quiet zone; (x, y) is the lower-left corner of the quiet zone.
+
+    ValueError for a module below ``MIN_MODULE`` or not a whole number of 300 dpi dots."""
     if module < MIN_MODULE - 1e-9:
         raise ValueError(f"QR module {module:.3f} pt is below the {MIN_MODULE:.3f} pt minimum")
+    if abs(module / DOT_300 - round(module / DOT_300)) > 1e-6:
+        raise ValueError(f"QR module {module:.3f} pt is not a whole number of 300 dpi dots")
     side = symbol.total * module
     top = y + side - QUIET_ZONE * module
     left = x + QUIET_ZONE * module

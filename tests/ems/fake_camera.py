@@ -33,7 +33,7 @@ def card_from_pdf(pdf: Path, qr_text: str, *, dpi: int = 600) -> Image.Image:
 
 
 def card_from_qr(qr_text: str) -> Image.Image:
-    """Stand-in card: white CR80 with the QR at its printed size (0.42 mm modules) on the right."""
+    """Stand-in card: white CR80 with the QR at its printed size (0.508 mm modules: 6 dots at 300 dpi) on the right."""
     import segno
 
     prefix, digits = qr_text.rsplit("/", 1)
@@ -43,7 +43,7 @@ def card_from_qr(qr_text: str) -> Image.Image:
     buffer = io.BytesIO()
     symbol.save(buffer, kind="png", scale=10, border=4)
     qr = Image.open(buffer).convert("RGB")
-    side = round((symbol.symbol_size(scale=1, border=4)[0]) * 0.42 * px_per_mm)
+    side = round((symbol.symbol_size(scale=1, border=4)[0]) * 6 * 25.4 / 300 * px_per_mm)
     qr = qr.resize((side, side), Image.NEAREST)
     card.paste(qr, (card.width - side - round(3 * px_per_mm), (card.height - side) // 2))
     return card

@@ -156,6 +156,17 @@ def bytes_io() -> io.BytesIO:
     return io.BytesIO()
 
 
+def module_mm(barcode, dpi: int) -> float:
+    """A decoded symbol's module size in the raster, in mm: the width of its top edge over its modules."""
+    corners = barcode.position
+    width_px = (
+        (corners.top_right.x - corners.top_left.x) ** 2 + (corners.top_right.y - corners.top_left.y) ** 2
+    ) ** 0.5
+    modules = 4 * int(barcode.extra["Version"]) + 17
+    # The corners are the centres of the outermost pixels: one pixel more is the symbol's width.
+    return (width_px + 1) / modules * 25.4 / dpi
+
+
 def assert_quiet_zone(image: Image.Image, barcode) -> None:
     """The 4 modules around the symbol are blank in the raster (nothing printed into the quiet zone)."""
     modules = 4 * int(barcode.extra["Version"]) + 17

@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 
 from app.cards.qr import QrSegment
-from card_printing import card, fonts, qr
+from card_printing import card, fonts, qr, sheet
 from card_printing.layout import A4_HEIGHT, A4_WIDTH
 from card_printing.pdf import StreamingCanvas
 from tests.printing.conftest import MM, raster
@@ -142,10 +142,20 @@ def test_qr_is_drawn_as_merged_runs_covering_exactly_the_dark_modules():
     assert len(rects) < 0.6 * len(dark)
 
 
-def test_qr_module_below_minimum_is_refused():
+def test_module_sizes_are_designs_on_the_printer_grid():
+    # DESIGN.md §4: ≥ 0.5 mm on the card, ≥ 0.6 mm on the sheet; whole dots at 300 dpi (and so at 600).
+    assert card.QR_MODULE / MM >= 0.5 and sheet.QR_MODULE / MM >= 0.6
+    assert card.QR_MODULE >= qr.MIN_MODULE and sheet.QR_MODULE >= qr.SHEET_MIN_MODULE
+    for module in (card.QR_MODULE, sheet.QR_MODULE):
+        assert module / qr.DOT_300 == pytest.approx(round(module / qr.DOT_300))
+
+
+@pytest.mark.parametrize("module", [0.41 * MM, 5 * qr.DOT_300, 0.49 * MM, 6.5 * qr.DOT_300])
+def test_qr_module_below_the_minimum_or_off_the_printer_grid_is_refused(module):
+    # 5 dots (0.423 mm) was the card's module until it proved to read poorly under camera blur.
     canvas = StreamingCanvas(io.BytesIO(), title="t", author="a")
     with pytest.raises(ValueError):
-        qr.draw(canvas, qr.encode(_segments(2)), x=0, y=0, module=0.41 * MM)
+        qr.draw(canvas, qr.encode(_segments(2)), x=0, y=0, module=module)
 
 
 def test_ten_up_cells_are_the_common_2_by_5_layout_and_backs_mirror_columns():
@@ -180,14 +190,14 @@ def test_streaming_canvas_writes_pages_as_they_are_finished_and_keeps_none():
     assert len(texts) == 300 and "ページ 299" in texts[299]
 
 
-def test_qr_on_a_page_decodes_at_small_module_and_150_dpi_blurred():
+def test_qr_on_a_page_decodes_at_the_cards_module_and_150_dpi_blurred():
     out = io.BytesIO()
     canvas = StreamingCanvas(out, title="t", author="a")
     segments = _segments(3)
-    placement = qr.draw(canvas, qr.encode(segments), x=100, y=500, module=qr.MIN_MODULE)
+    placement = qr.draw(canvas, qr.encode(segments), x=100, y=500, module=card.QR_MODULE)
     canvas.showPage()
     canvas.close()
-    assert placement.module_mm >= 0.42
+    assert placement.module_mm >= 0.5
     for dpi, blur in ((300, 0), (150, 0.6)):
         found = zxingcpp.read_barcodes(raster(out.getvalue(), 0, dpi, blur=blur))
         assert [b.text for b in found] == [HOST + segments[1].text]

@@ -18,7 +18,7 @@ from app.persons.models import EmergencyContactCreate
 from app.printing import batch
 from app.printing.snapshots import card_info, issuer_from_settings, load_people
 from app.residents import service as residents
-from card_printing import card
+from card_printing import card, qr, sheet
 from card_printing.letter import format_code
 from card_printing.pdf import StreamingCanvas
 from tests.factories import FACTORY_ACTOR
@@ -30,6 +30,7 @@ from tests.printing.conftest import (
     contact,
     decode,
     flat,
+    module_mm,
     objects_bounds,
     page_size_mm,
     qr_texts,
@@ -96,7 +97,10 @@ def test_sheet_shows_the_dataset_and_a_genuine_qr(db, world):
         assert len(texts) == 1, (dpi, blur)
         check_genuine(db, texts[0], world.taro)
     image = raster(pdf, 0, 300)
-    assert_quiet_zone(image, decode(image)[0])
+    found = decode(image)[0]
+    assert_quiet_zone(image, found)
+    # DESIGN.md §4: modules ≥ 0.6 mm on the sheet, for a crew scanning from a distance.
+    assert found.extra["ECLevel"] == "M" and module_mm(found, 300) >= 0.6
     _inside_printable_area(pdf, 0)
 
 
@@ -164,12 +168,8 @@ def test_cr80_card_page_size_qr_module_and_text(db, world):
     assert_quiet_zone(image, found)
     # The demo/test host (http://127.0.0.1:8000) is short enough for version 7 (docs/card-format.md).
     assert found.extra["ECLevel"] == "M" and int(found.extra["Version"]) <= 7
-    corners = found.position
-    width_px = (
-        (corners.top_right.x - corners.top_left.x) ** 2 + (corners.top_right.y - corners.top_left.y) ** 2
-    ) ** 0.5
-    modules = 4 * int(found.extra["Version"]) + 17
-    assert (width_px + 1) / modules * 25.4 / 600 >= 0.42
+    # DESIGN.md §4: modules ≥ 0.5 mm on the card.
+    assert module_mm(found, 600) >= 0.5
 
 
 def test_card_module_size_from_the_drawing(db, world):
@@ -181,7 +181,9 @@ def test_card_module_size_from_the_drawing(db, world):
     result = card.draw_cr80(canvas, [layout], issuer=issuer_from_settings())
     canvas.close()
     placement = result.qr[0]
-    assert placement.module_mm >= 0.42
+    # DESIGN.md §4: ≥ 0.5 mm, and a whole number of dots at 300 dpi (on the printer grid).
+    assert placement.module_mm >= 0.5
+    assert placement.module / qr.DOT_300 == pytest.approx(round(placement.module / qr.DOT_300))
     # Quiet zone: nothing else drawn within 4 modules of the symbol.
     left, bottom = placement.x + 4 * placement.module, placement.y + 4 * placement.module
     side = placement.side - 8 * placement.module
@@ -197,6 +199,17 @@ def test_card_module_size_from_the_drawing(db, world):
         )
         band = y0 >= 54 * MM - card.BAND_H - 0.01  # the band is above the quiet zone
         assert inside_symbol or apart or band, (x0, y0, x1, y1)
+
+
+def test_sheet_module_size_from_the_drawing(db, world):
+    person = load_people(session=db, person_ids=[world.taro.id])[0]
+    person.card = card_info(cards.ensure_issued(session=db, actor=FACTORY_ACTOR, person_id=world.taro.id))
+    canvas = StreamingCanvas(io.BytesIO(), title="t", author="a")
+    result = sheet.draw_sheet(canvas, person, today=datetime.date(2026, 11, 24), issuer=issuer_from_settings())
+    canvas.close()
+    # DESIGN.md §4: ≥ 0.6 mm on the sheet, a whole number of dots at 300 dpi.
+    assert result.qr.module_mm >= 0.6
+    assert result.qr.module / qr.DOT_300 == pytest.approx(round(result.qr.module / qr.DOT_300))
 
 
 def test_ten_up_sheet_positions_and_mirrored_backs(db, make, world):
