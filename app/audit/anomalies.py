@@ -1,7 +1,9 @@
 """Accesses that deserve a second look, flagged on the admin audit page (thresholds in Settings).
 
 Rules: one account viewing many different persons in a short time; a crew viewing without an
-incident number; a crew access from a device that is not enrolled; office roles at odd hours.
+incident number; a crew access from a device that is not enrolled; a card scanned offline that
+was revoked or unknown by the time the record arrived (the device showed it as genuine); office
+roles at odd hours.
 An anomaly disappears from the panel once an admin has reviewed it (an ``AuditReview`` of kind
 ``anomaly:<rule>`` on its key event); the events themselves are never touched.
 """
@@ -21,7 +23,7 @@ from app.core.config import Settings
 # Reads that show a person's data (a search shows no dataset, a refused read showed nothing).
 PERSON_READS = ("person.view", "person.history", "scan.view", "scan.offline")
 CREW_VIEWS = ("scan.view", "scan.offline")
-RULES = ("burst", "no_incident", "unenrolled_device", "odd_hours")
+RULES = ("burst", "no_incident", "unenrolled_device", "offline_revoked", "odd_hours")
 
 
 @dataclass
@@ -93,6 +95,12 @@ def detect(
             found.append(
                 Anomaly(
                     "unenrolled_device", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, detail=e.device
+                )
+            )
+        if e.action == "scan.offline" and e.outcome != "ok":
+            found.append(
+                Anomaly(
+                    "offline_revoked", e.seq, e.at, e.actor_username, e.actor_role, e.organisation, detail=e.outcome
                 )
             )
         local = to_jst(e.at)

@@ -79,12 +79,21 @@ def issue_token(
             web.audit_sign_in(engine, request, username=user.username, user=user, ok=False, channel="api (device)")
             raise
         hours = get_settings().shift_hours
+    # A crew member's records name the enrolled device, as their scans do; others keep the user agent.
+    device_name = device.name if device else None
     if user.must_change_password:
         if not new_password:
             raise PasswordChangeRequired()
         auth.change_password(session=session, user=user, current=form.password, new=new_password, new2=new_password2)
-        web.audit_auth(engine, request, action="auth.password_changed", user=user, purpose="initial password (api)")
-    web.audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api")
+        web.audit_auth(
+            engine,
+            request,
+            action="auth.password_changed",
+            user=user,
+            purpose="initial password (api)",
+            device=device_name,
+        )
+    web.audit_sign_in(engine, request, username=user.username, user=user, ok=True, channel="api", device=device_name)
     token, record = auth.start_session(
         session=session,
         user=user,

@@ -40,8 +40,13 @@ def audit_auth(
     username: str = "",
     outcome: str = "ok",
     purpose: str = "web",
+    device: str | None = None,
 ) -> None:
-    """Record a sign-in or account event. Never pass codes, secrets or passwords here."""
+    """Record a sign-in or account event. Never pass codes, secrets or passwords here.
+
+    ``device`` names the enrolled EMS device a crew member signs in on (as their scans record it);
+    otherwise the browser's user agent is recorded.
+    """
     audit.append(
         engine=engine,
         action=action,
@@ -52,7 +57,7 @@ def audit_auth(
         purpose=purpose,
         outcome=outcome,
         ip=client_ip(request),
-        device=request.headers.get("user-agent", "")[:100],
+        device=(device if device is not None else request.headers.get("user-agent", ""))[:100],
     )
 
 
@@ -88,7 +93,9 @@ def redirect(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
-def audit_sign_in(engine, request: Request, *, username: str, user: User | None, ok: bool, channel: str) -> None:
+def audit_sign_in(
+    engine, request: Request, *, username: str, user: User | None, ok: bool, channel: str, device: str | None = None
+) -> None:
     audit_auth(
         engine,
         request,
@@ -97,4 +104,5 @@ def audit_sign_in(engine, request: Request, *, username: str, user: User | None,
         username=username,
         outcome="ok" if ok else "refused",
         purpose=channel,
+        device=device,
     )

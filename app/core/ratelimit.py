@@ -1,10 +1,12 @@
 """Request rate limits with the `limits` library: a dependency per class of endpoint.
 
 Each limit is a setting (``LIFELINE_RATE_LIMIT_*``, e.g. "10/minute;30/hour") counted in a moving
-window per key (client address, device, user name typed, network client). The counters live in
-``LIFELINE_RATE_LIMIT_STORAGE`` (memory:// by default: per process, so several workers need a shared
-store such as redis://). A refused request is a 429 with Retry-After: an HTML page for browsers,
-a JSON problem (RFC 9457) for the API, an OperationOutcome under /fhir/r4 (its route class).
+window per key (client address, user name typed, network client). A key known only after a
+dependency's own checks (for scans, the enrolled device the crew session is bound to) is counted by
+that dependency calling ``hit``. The counters live in ``LIFELINE_RATE_LIMIT_STORAGE`` (memory:// by
+default: per process, so several workers need a shared store such as redis://). A refused request
+is a 429 with Retry-After: an HTML page for browsers, a JSON problem (RFC 9457) for the API, an
+OperationOutcome under /fhir/r4 (its route class).
 """
 
 from __future__ import annotations
@@ -69,16 +71,6 @@ def hit(setting: str, key: str) -> None:
 async def client_address(request: Request) -> str:
     # Behind a reverse proxy this is the forwarded address (uvicorn --forwarded-allow-ips, docs/operations.md).
     return request.client.host if request.client else "-"
-
-
-def header_or_address(header: str) -> Key:
-    """The digest of a request header (a device's token), else the client address: a crew's limit is its own."""
-
-    async def _key(request: Request) -> str:
-        token = request.headers.get(header, "")
-        return "device:" + _digest(token) if token else "ip:" + await client_address(request)
-
-    return _key
 
 
 def form_field(name: str) -> Key:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import NoReturn
+
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.auth.access_log import record_access
@@ -15,6 +19,8 @@ from app.persons.models import Person
 from app.scans import service as scans
 from app.scans.models import TransportPublic
 from app.scans.schemas import (
+    MAX_CARD_NUMBER,
+    MAX_QR_TEXT,
     CardNumberRequest,
     DestinationRequest,
     OfflineReceipt,
@@ -81,6 +87,27 @@ def _answer(
     )
 
 
+def _refuse_unreadable(
+    text: str, *, field: str, limit: int, entry: str, on: OnDevice, incident: str, reason: str, request: Request, engine
+) -> NoReturn:
+    """Text too long to be a card: recorded as an unreadable scan (as a malformed card is), then refused (422)."""
+    record_access(
+        engine=engine,
+        request=request,
+        user=on.user,
+        action="scan.verify",
+        fields=scans.unreadable_fields(entry=entry, text=text),
+        incident=incident.strip(),
+        purpose=reason.strip(),
+        outcome=Status.MALFORMED.value,
+        device=on.device.name,
+    )
+    # The same answer the schema gave before the attempt was recorded: the field and its limit.
+    raise RequestValidationError(
+        [{"type": "string_too_long", "loc": ("body", field), "msg": "", "input": None, "ctx": {"max_length": limit}}]
+    )
+
+
 @router.post("/scans", response_model=ScanResult)
 def scan(
     body: ScanRequest, request: Request, session: SessionDep, engine: EngineDep, on: ParamedicOnDevice
@@ -91,6 +118,18 @@ def scan(
     record can be shown only to protect life (APPI 27-1-2): a reason is then required and the
     access is flagged for review by the person and their doctor.
     """
+    if len(body.qr) > MAX_QR_TEXT:
+        _refuse_unreadable(
+            body.qr,
+            field="qr",
+            limit=MAX_QR_TEXT,
+            entry="credential",
+            on=on,
+            incident=body.incident,
+            reason=body.reason,
+            request=request,
+            engine=engine,
+        )
     verified = scans.check(session=session, qr=body.qr)
     return _answer(
         verified, on=on, incident=body.incident, reason=body.reason, request=request, session=session, engine=engine
@@ -106,6 +145,18 @@ def scan_card_number(
     The server checks the card it issued under that number (revocation included); the number is
     random (64 bits), so knowing it means having the card in hand.
     """
+    if len(body.card_number) > MAX_CARD_NUMBER:
+        _refuse_unreadable(
+            body.card_number,
+            field="card_number",
+            limit=MAX_CARD_NUMBER,
+            entry="card_number",
+            on=on,
+            incident=body.incident,
+            reason=body.reason,
+            request=request,
+            engine=engine,
+        )
     card = scans.card_by_number(session=session, card_number=body.card_number)
     if card is None:
         event = record_access(
@@ -139,28 +190,30 @@ def scan_card_number(
     status_code=201,
     responses={200: {"model": OfflineReceipt, "description": "Already recorded (a resend)"}},
 )
-def scan_offline(body: OfflineScan, request: Request, session: SessionDep, engine: EngineDep, on: ParamedicOnDevice):
+def scan_offline(body: OfflineScan, request: Request, session: SessionDep, on: ParamedicOnDevice):
     """Record a scan the device made without network (queued there, sent when the network returns).
 
-    Idempotent by ``client_id``: a resend answers 200 with the first record. No data is returned.
+    Idempotent by ``client_id``: a resend answers 200 with the first record, and only one audit
+    record is ever written for it. A card revoked by now (the device had not learned of it yet) or
+    unknown here is recorded with that outcome and flagged for an admin's review. No data is returned.
     """
     existing = scans.offline_receipt(session=session, client_id=str(body.client_id))
     if existing is None:
-        person = scans.offline_person(session=session, data=body)
-        fields = f"credential {body.card_id}/{body.serial}; offline; scanned_at={body.scanned_at.isoformat()}"
-        event = record_access(
-            engine=engine,
+        found = scans.offline_card(session=session, data=body)
+        audit = partial(
+            record_access,
             request=request,
             user=on.user,
             action="scan.offline",
-            person=person,
-            fields=fields[:400],
+            person=found.person,
+            fields=scans.offline_fields(data=body, found=found),
             incident=body.incident.strip(),
             purpose=body.reason.strip(),
+            outcome=found.outcome,
             device=on.device.name,
         )
         row, created = scans.store_offline(
-            session=session, data=body, audit_id=event.id, device_id=on.device.id, user_id=on.user.id
+            session=session, data=body, device_id=on.device.id, user_id=on.user.id, audit=audit
         )
         if created:
             return OfflineReceipt(client_id=body.client_id, audit_id=row.audit_id, already_recorded=False)

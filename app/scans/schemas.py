@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from sqlmodel import SQLModel
+
+from app.cards.qr import MAX_QR_TEXT_BYTES
+
+# Longer text is no card: the route records the attempt as unreadable, then refuses it (422). The
+# limits are checked there rather than by the schema, which would refuse before anything is recorded.
+MAX_QR_TEXT = MAX_QR_TEXT_BYTES
+MAX_CARD_NUMBER = 40
+SCANNED_AT_MESSAGE = (
+    "scanned_at：時差（タイムゾーン）を含む日時で送ってください（例：2026-12-08T10:01:00+09:00、2026-12-08T01:01:00Z）"
+)
 
 
 class ScanRequest(SQLModel):
-    qr: str = Field(max_length=10_240, description="The decoded QR text")
+    qr: str = Field(
+        description=f"The decoded QR text; longer than {MAX_QR_TEXT} characters is recorded as unreadable and refused"
+    )
     incident: str = Field(default="", max_length=60, description="Incident number; empty means 'no number yet'")
     reason: str = Field(default="", max_length=400, description="Why the record is opened (required without consent)")
 
 
 class CardNumberRequest(SQLModel):
-    card_number: str = Field(max_length=40, description="The number printed under the QR, e.g. 374A-DF8F-AFC5-6999-01")
+    card_number: str = Field(
+        description="The number printed under the QR, e.g. 374A-DF8F-AFC5-6999-01; longer than "
+        f"{MAX_CARD_NUMBER} characters is recorded as unreadable and refused"
+    )
     incident: str = Field(default="", max_length=60, description="Incident number; empty means 'no number yet'")
     reason: str = Field(default="", max_length=400, description="Why the record is opened (required without consent)")
 
@@ -29,9 +44,26 @@ class OfflineScan(SQLModel):
         pattern=r"^[0-9a-f]{16}$", description="From the verified credential (16 lower-case hex digits)"
     )
     serial: int = Field(ge=0, le=65535)
-    scanned_at: datetime = Field(description="The device's clock when the card was scanned (ISO 8601)")
+    scanned_at: datetime = Field(
+        description="The device's clock when the card was scanned: ISO 8601 with its offset or Z "
+        "(e.g. 2026-12-08T10:01:00+09:00); a time without one is refused (422)"
+    )
     incident: str = Field(default="", max_length=60)
     reason: str = Field(default="", max_length=400)
+
+    @field_validator("scanned_at", mode="wrap")
+    @classmethod
+    def _with_time_zone(cls, value, handler) -> datetime:
+        # A time without its offset (or a bare date) names no instant: the device's zone is unknown
+        # here. Refused with one message naming the field, like text that is no time at all; kept in UTC.
+        try:
+            parsed = handler(value)
+            utc = parsed.astimezone(UTC) if parsed.utcoffset() is not None else None
+        except (ValidationError, OverflowError):  # not a time; or one at the very edge of the calendar
+            utc = None
+        if utc is None:
+            raise ValueError(SCANNED_AT_MESSAGE)
+        return utc
 
 
 class OfflineReceipt(SQLModel):

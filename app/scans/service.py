@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
@@ -14,11 +16,12 @@ from sqlmodel import Session, select
 from app.audit.models import AuditEvent
 from app.cards import service as cards
 from app.cards.credential import Status, VerificationResult, verify
-from app.cards.models import Card
+from app.cards.models import Card, CardStatus
 from app.core.clock import today_jst
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.labels import label
 from app.core.models import Source
+from app.core.text import strip_control
 from app.core.wareki import age_on, format_wareki
 from app.directory import service as directory
 from app.directory.models import Institution, InstitutionKind, Practitioner
@@ -35,6 +38,8 @@ UNREGISTERED = "このカードは登録が見つかりません（冷蔵庫の�
 
 NUMBER_NOT_FOUND = "このカード番号は見つかりません（番号を確かめるか、冷蔵庫の情報シートを確認してください）"
 _CARD_NUMBER = re.compile(r"^([0-9A-F]{16})([0-9]{1,5})$")
+# How much of text too long to be a card the audit record keeps: enough to see what was scanned.
+UNREADABLE_EXCERPT = 200
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ def card_by_number(*, session: Session, card_number: str) -> Card | None:
     if match is None or int(match.group(2)) > 0xFFFF:
         return None
     return cards.find(session=session, card_id=bytes.fromhex(match.group(1)), serial=int(match.group(2)))
+
+
+def unreadable_fields(*, entry: str, text: str) -> str:
+    """The audit record's ``fields`` for text too long to be a card: its length and its first characters."""
+    return f"{entry};too_large;length={len(text)};text={strip_control(text[:UNREADABLE_EXCERPT])}"
 
 
 def check(*, session: Session, qr: str) -> Verified:
@@ -181,31 +191,72 @@ def offline_receipt(*, session: Session, client_id: str) -> OfflineAccess | None
     return session.exec(select(OfflineAccess).where(OfflineAccess.client_id == client_id)).first()
 
 
-def offline_person(*, session: Session, data: OfflineScan) -> Person | None:
-    """The person whose card was scanned offline (None for a card the server does not know)."""
+@dataclass(frozen=True)
+class OfflineCard:
+    """A card scanned offline as the server knows it now."""
+
+    person: Person | None
+    outcome: str  # ok; revoked (cancelled or replaced); unregistered (no such card issued here)
+    revoked_at: datetime | None = None
+
+
+def offline_card(*, session: Session, data: OfflineScan) -> OfflineCard:
+    """The holder and the outcome to record: a revocation the device had not learned of yet counts.
+
+    The device verified the card against the revocation list it last fetched, and its clock is not
+    trusted: a card revoked by now, before or after ``scanned_at``, is recorded as revoked.
+    """
     card = cards.find(session=session, card_id=bytes.fromhex(data.card_id), serial=data.serial)
-    return session.get(Person, card.person_id) if card else None
+    if card is None:
+        return OfflineCard(person=None, outcome="unregistered")
+    person = session.get(Person, card.person_id)
+    if card.status != CardStatus.active:
+        return OfflineCard(person=person, outcome=Status.REVOKED.value, revoked_at=card.revoked_at)
+    return OfflineCard(person=person, outcome="ok")
+
+
+def offline_fields(*, data: OfflineScan, found: OfflineCard) -> str:
+    """The audit record's ``fields`` for an offline scan: the credential, the device's time, any revocation."""
+    fields = f"credential {data.card_id}/{data.serial}; offline; scanned_at={data.scanned_at.isoformat()}"
+    if found.revoked_at is not None:
+        fields += f"; revoked_at={found.revoked_at.isoformat()}"
+    return fields
 
 
 def store_offline(
-    *, session: Session, data: OfflineScan, audit_id: int, device_id: int, user_id: int
+    *, session: Session, data: OfflineScan, device_id: int, user_id: int, audit: Callable[..., AuditEvent]
 ) -> tuple[OfflineAccess, bool]:
-    """Keep the offline record; (row, False) when a concurrent resend stored it first."""
-    row = OfflineAccess(
-        client_id=str(data.client_id),
-        audit_id=audit_id,
-        device_id=device_id,
-        user_id=user_id,
-        card_id=data.card_id,
-        serial=data.serial,
-        scanned_at=data.scanned_at,
-    )
-    session.add(row)
+    """Keep the offline record with its audit record, both or neither; (the stored row, False) for a resend.
+
+    ``audit(engine=…)`` appends the audit record on this session's connection, so it commits or
+    rolls back with the row: a row that cannot be stored leaves no record, and of two resends racing
+    each other the later one finds the ``client_id`` taken and rolls back its record too.
+    """
     try:
+        # The audit record first: its append takes the chain's lock (the head row; on SQLite the write
+        # lock) before this transaction has written anything, in the order every appender takes them.
+        # The lock is held to the commit, so a racing resend waits and then sees this row.
+        event = audit(engine=session.connection())
+        row = OfflineAccess(
+            client_id=str(data.client_id),
+            audit_id=event.id,
+            device_id=device_id,
+            user_id=user_id,
+            card_id=data.card_id,
+            serial=data.serial,
+            scanned_at=data.scanned_at,
+        )
+        session.add(row)
         session.commit()
     except IntegrityError:
         session.rollback()
-        return offline_receipt(session=session, client_id=str(data.client_id)), False
+        stored = offline_receipt(session=session, client_id=str(data.client_id))
+        if stored is None:
+            raise  # not a resend: the row itself could not be stored
+        return stored, False
+    except Exception:
+        session.rollback()
+        raise
     session.refresh(row)
     return row, True
 

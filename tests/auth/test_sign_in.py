@@ -9,6 +9,8 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.auth.models import AuthSession
 from app.core.clock import utcnow
+from app.devices.deps import DEVICE_HEADER
+from tests.ems.helpers import FIRE_DEPARTMENT, enrolled_device
 from tests.factories import TEST_PASSWORD, next_totp_code, web_sign_in
 
 
@@ -190,3 +192,30 @@ def test_cookie_is_secure_behind_tls(app, personas, db):
         "/login/code", data={"code": next_totp_code(db, personas.staff), "csrftoken": token}, follow_redirects=False
     )
     assert "lifeline_session=" in r.headers["set-cookie"] and "Secure" in r.headers["set-cookie"]
+
+
+def _last_login(db, user) -> AuditEvent:
+    return db.exec(
+        select(AuditEvent)
+        .where(AuditEvent.action == "auth.login", AuditEvent.actor_user_id == user.id)
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+
+
+def test_a_crew_sign_in_on_a_device_records_the_device_by_name(client, db, make):
+    _, token = enrolled_device(db, "加須1号救急車 タブレット")
+    paramedic = make.user("paramedic", organisation=FIRE_DEPARTMENT)
+    signed = client.post(
+        "/api/v1/auth/token",
+        data={"username": paramedic.username, "password": TEST_PASSWORD},
+        headers={DEVICE_HEADER: token, "User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/131"},
+    )
+    assert signed.status_code == 200
+    event = _last_login(db, paramedic)
+    assert event.device == "加須1号救急車 タブレット" and event.organisation == FIRE_DEPARTMENT
+
+
+def test_a_web_sign_in_records_the_browser(client, personas, db):
+    client.headers["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0) Firefox/133"
+    assert web_sign_in(client, db, personas.staff).status_code == 303
+    assert _last_login(db, personas.staff).device == "Mozilla/5.0 (Windows NT 10.0) Firefox/133"

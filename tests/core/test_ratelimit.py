@@ -5,16 +5,22 @@ Limits are on in every test (conftest resets the counters); here they are lowere
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlmodel import select
 
+from app.audit.models import AuditEvent
 from app.core.config import get_settings
 from app.directory.models import Institution
 from app.network import clients
-from tests.ems.helpers import device_login, enrolled_device
+from tests.ems.helpers import FIRE_DEPARTMENT, enrolled_device
 from tests.factories import TEST_PASSWORD
 
 JAPANESE = "操作が多すぎます"
+DEVICE_HEADER = "X-Lifeline-Device"
 
 
 @pytest.fixture
@@ -106,17 +112,51 @@ def test_device_enrolment_code_is_limited(anonymous, limits):
     _assert_limited_problem(client.post("/api/v1/devices/enroll", json={"code": "1-AAAA-BBBB-CCCC"}))
 
 
-def test_scans_are_limited_per_device(login, db, personas, limits):
+def _crew_on_device(client, db, make, name: str) -> dict[str, str]:
+    """Bearer and device headers of a paramedic signed in on a new enrolled device, as the field app sends them."""
+    _, token = enrolled_device(db, name)
+    paramedic = make.user("paramedic", organisation=FIRE_DEPARTMENT)
+    signed = client.post(
+        "/api/v1/auth/token",
+        data={"username": paramedic.username, "password": TEST_PASSWORD},
+        headers={DEVICE_HEADER: token},
+    )
+    return {"Authorization": f"Bearer {signed.json()['access_token']}", DEVICE_HEADER: token}
+
+
+def test_scans_are_limited_per_device(client, db, make, limits):
     limits(scan="3/minute")
-    crew = device_login(login, db)(personas.paramedic)
-    token_a = enrolled_device(db, "加須1号救急車 端末")[1]
-    token_b = enrolled_device(db, "加須2号救急車 端末")[1]
+    first = _crew_on_device(client, db, make, "加須1号救急車 端末")
+    second = _crew_on_device(client, db, make, "加須2号救急車 端末")
     body = {"qr": "HTTPS://EXAMPLE/C/123", "incident": "R8-0001", "reason": ""}
     for _ in range(3):
-        assert crew.post("/api/v1/scans", json=body, headers={"X-Lifeline-Device": token_a}).status_code == 200
-    _assert_limited_problem(crew.post("/api/v1/scans", json=body, headers={"X-Lifeline-Device": token_a}))
+        assert client.post("/api/v1/scans", json=body, headers=first).status_code == 200
+    _assert_limited_problem(client.post("/api/v1/scans", json=body, headers=first))
+    # Every scan route shares the device's allowance.
+    _assert_limited_problem(client.post("/api/v1/scans/card-number", json={"card_number": "1"}, headers=first))
     # Another ambulance's count is its own.
-    assert crew.post("/api/v1/scans", json=body, headers={"X-Lifeline-Device": token_b}).status_code != 429
+    assert client.post("/api/v1/scans", json=body, headers=second).status_code == 200
+
+
+def test_a_random_device_header_per_request_does_not_escape_the_limit(client, db, make, limits):
+    limits(scan="3/minute")
+    crew = _crew_on_device(client, db, make, "加須1号救急車 端末")
+    body = {"qr": "HTTPS://EXAMPLE/C/123", "incident": "R8-0001", "reason": ""}
+    before = db.exec(select(func.count()).select_from(AuditEvent)).one()
+    answers = [
+        client.post("/api/v1/scans", json=body, headers=crew | {DEVICE_HEADER: secrets.token_urlsafe(32)}).status_code
+        for _ in range(10)
+    ]
+    # Refused before any scan work: no verification, no audit record, whatever the header says.
+    assert answers == [401] * 10
+    assert db.exec(select(func.count()).select_from(AuditEvent)).one() == before
+    for _ in range(3):
+        assert client.post("/api/v1/scans", json=body, headers=crew).status_code == 200
+    _assert_limited_problem(client.post("/api/v1/scans", json=body, headers=crew))
+    # Once the device is over its limit, a header of another device does not open a new allowance.
+    other = enrolled_device(db, "加須3号救急車 端末")[1]
+    assert client.post("/api/v1/scans", json=body, headers=crew | {DEVICE_HEADER: other}).status_code == 401
+    assert db.exec(select(func.count()).select_from(AuditEvent)).one() == before + 3
 
 
 def test_default_scan_limit_lets_a_busy_crew_work():

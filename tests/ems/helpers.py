@@ -39,15 +39,17 @@ def bind_to_device(db: Session, client, device: Device):
 
 
 def device_login(login, db: Session):
-    """A ``login`` that binds paramedics' sessions to an enrolled device (other roles unchanged)."""
-    device = None
+    """A ``login`` that binds paramedics' sessions to an enrolled device and sends its token in
+    ``X-Lifeline-Device``, as the field app does (other roles unchanged)."""
+    enrolled = None
 
     def _login(user):
-        nonlocal device
+        nonlocal enrolled
         client = login(user)
         if user.role == "paramedic":
-            device = device or enrolled_device(db)[0]
-            bind_to_device(db, client, device)
+            enrolled = enrolled or enrolled_device(db)
+            bind_to_device(db, client, enrolled[0])
+            client.headers["X-Lifeline-Device"] = enrolled[1]
         return client
 
     return _login

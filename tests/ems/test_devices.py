@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
@@ -13,6 +15,7 @@ from app.auth.models import AuthSession
 from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.devices import service as devices
+from app.devices.deps import WRONG_DEVICE_MESSAGE
 from app.devices.models import Device
 from tests.ems.helpers import FIRE_DEPARTMENT, enrolled_device, new_device
 from tests.factories import FACTORY_ACTOR, TEST_PASSWORD, next_totp_code
@@ -202,3 +205,34 @@ def test_sign_out_ends_the_crew_session(client, db, make):
     headers = _crew(client, paramedic, token)
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.post("/api/v1/scans", json={"qr": "x"}, headers=headers).status_code == 401
+
+
+SCAN_ROUTES = [
+    ("POST", "/api/v1/scans", {"qr": "x"}),
+    ("POST", "/api/v1/scans/card-number", {"card_number": "0000-0000-0000-0000-01"}),
+    (
+        "POST",
+        "/api/v1/scans/offline",
+        {"client_id": str(uuid.uuid4()), "card_id": "0123456789abcdef", "serial": 1, "scanned_at": "2026-12-08T01:00Z"},
+    ),
+    ("POST", "/api/v1/scans/1/destination", {"institution_id": 1}),
+    ("GET", "/api/v1/scans/1/destination", None),
+]
+
+
+@pytest.mark.parametrize("sent", ["missing", "another device", "not a device"])
+def test_a_crew_session_is_used_only_with_the_device_it_is_bound_to(client, db, make, sent):
+    _, token = enrolled_device(db, "加須8号救急車 端末")
+    _, other = enrolled_device(db, "加須9号救急車 端末")
+    headers = _crew(client, make.user("paramedic", organisation=FIRE_DEPARTMENT), token)
+    headers = {k: v for k, v in headers.items() if k != DEVICE_HEADER} | {
+        "another device": {DEVICE_HEADER: other},
+        "not a device": {DEVICE_HEADER: "x" * 43},
+        "missing": {},
+    }[sent]
+    before = db.exec(select(func.count()).select_from(AuditEvent)).one()
+    for method, path, body in SCAN_ROUTES:
+        refused = client.request(method, path, json=body, headers=headers)
+        assert refused.status_code == 401, (method, path, refused.text)
+        assert refused.json()["detail"] == WRONG_DEVICE_MESSAGE
+    assert db.exec(select(func.count()).select_from(AuditEvent)).one() == before

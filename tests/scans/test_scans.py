@@ -97,9 +97,29 @@ def test_revoked_card_says_a_newer_card_exists(scenario, login, personas, db):
     assert "新しいカード" in body["message"]
 
 
-def test_oversized_input_is_a_clear_422(login, personas):
-    r = login(personas.paramedic).post("/api/v1/scans", json={"qr": "9" * 20000})
-    assert r.status_code == 422 and r.json()["detail"][0]["msg"]
+def test_oversized_input_is_a_clear_422_and_recorded_as_unreadable(login, personas, db):
+    text = "HTTPS://EXAMPLE/C/" + "9" * 20000
+    r = login(personas.paramedic).post("/api/v1/scans", json={"qr": text, "incident": "R8-404", "reason": "意識障害"})
+    assert r.status_code == 422
+    issue = r.json()["detail"][0]
+    assert issue["loc"] == ["body", "qr"] and "10240" in issue["msg"]
+    event = _last_audit(db)
+    assert (event.action, event.outcome, event.person_id) == ("scan.verify", "malformed", None)
+    assert event.fields == f"credential;too_large;length={len(text)};text={text[:200]}"
+    assert (event.incident, event.purpose, event.actor_user_id) == ("R8-404", "意識障害", personas.paramedic.id)
+
+
+def test_qr_text_of_the_longest_accepted_length_is_checked_as_usual(login, personas, db):
+    r = login(personas.paramedic).post("/api/v1/scans", json={"qr": "9" * 10_240})
+    assert r.status_code == 200 and r.json()["status"] == "malformed"
+    assert _last_audit(db).fields == "credential"
+
+
+def test_the_stored_excerpt_of_oversized_text_has_no_control_characters(login, personas, db):
+    r = login(personas.paramedic).post("/api/v1/scans", json={"qr": "\x00\x1b[2J" + "A" * 11_000})
+    assert r.status_code == 422
+    fields = _last_audit(db).fields
+    assert fields.startswith("credential;too_large;length=11005;text=") and not any(c < " " for c in fields)
 
 
 def test_only_paramedics_scan(scenario, login, personas):
