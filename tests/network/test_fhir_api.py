@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
-from app.persons import dataset
+from app.persons import dataset, flows
 from app.persons.models import EmergencyContactCreate
 from tests.factories import FACTORY_ACTOR
 from tests.network.helpers import valid
@@ -164,7 +164,7 @@ def test_no_consent_is_refused_and_audited(network_client, make, db, connection)
 def test_withdrawn_consent_removes_the_patient(network_client, patient, db):
     nc = network_client()
     valid(nc.get(f"Patient/{patient.id}"))
-    dataset.withdraw_consent(session=db, actor=FACTORY_ACTOR, person_id=patient.id, reason="本人の希望")
+    flows.withdraw_consent(session=db, actor=FACTORY_ACTOR, person_id=patient.id, reason="本人の希望")
     valid(nc.get(f"Patient/{patient.id}"), 404)
     assert valid(nc.get("Patient", params={"identifier": "T-0001"}))["total"] == 0
 

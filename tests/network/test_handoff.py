@@ -6,6 +6,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.cards import service as cards
+from app.persons import flows
 from tests.ems.helpers import FIRE_DEPARTMENT, enrolled_device
 from tests.factories import FACTORY_ACTOR, TEST_PASSWORD
 from tests.network.helpers import valid
@@ -69,9 +70,7 @@ def test_destination_reaches_the_hospital_and_the_acknowledgement_reaches_the_cr
 
     # Consent withdrawn meanwhile: the receiving hospital still sees its incoming patient
     # (an emergency access, flagged).
-    from app.persons import dataset
-
-    dataset.withdraw_consent(session=db, actor=FACTORY_ACTOR, person_id=person.id, reason="試験")
+    flows.withdraw_consent(session=db, actor=FACTORY_ACTOR, person_id=person.id, reason="試験")
     # The hospital's system polls the FHIR endpoint and may read the incoming patient although no consent is on record.
     nc = network_client()
     encounters = valid(

@@ -22,7 +22,7 @@ from app.audit.signing import audit_keys
 from app.audit.verify import verify_database
 from app.core.config import ROOT_DIR
 from app.core.crypto import field_keyring
-from app.persons import dataset
+from app.persons import dataset, flows
 from app.persons.models import EmergencyContactCreate
 from tests.committing_database import engine_for, scratch_database
 from tests.factories import FACTORY_ACTOR, Factories
@@ -143,7 +143,7 @@ def seed(engine, *, persons: int = 3) -> dict:
             )
             ids.append(person.id)
         make.consent(person)
-        dataset.withdraw_consent(session=session, actor=FACTORY_ACTOR, person_id=person.id, reason=WITHDRAWAL_REASON)
+        flows.withdraw_consent(session=session, actor=FACTORY_ACTOR, person_id=person.id, reason=WITHDRAWAL_REASON)
         household_id = household.id
     for person_id in ids:
         audit.append(
